@@ -1,0 +1,93 @@
+"""Every change to owners, logins and API tokens."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from accounts.models import ApiToken, Owner, User
+from accounts.tenancy import get_owned
+from accounts.tokens import generate_token, hash_token, visible_prefix
+from portal.errors import ServiceError
+
+# last_used_at is written at most this often per token, to keep API calls to few queries.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+TOKEN_NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
+
+
+def _clean_token_name(name) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ServiceError("Token name is required", field="name")
+    name = name.strip()
+    if len(name) > TOKEN_NAME_MAX_LENGTH:
+        raise ServiceError(
+            f"Token name must be at most {TOKEN_NAME_MAX_LENGTH} characters", field="name"
+        )
+    return name
+
+
+def create_api_token(owner: Owner, *, name: str) -> tuple[ApiToken, str]:
+    """A new token for `owner`; the plaintext is returned once and never stored."""
+    name = _clean_token_name(name)
+    plaintext = generate_token()
+    with transaction.atomic():
+        api_token = ApiToken.objects.create(
+            owner=owner,
+            name=name,
+            prefix=visible_prefix(plaintext),
+            token_hash=hash_token(plaintext),
+        )
+    return api_token, plaintext
+
+
+def revoke_api_token(owner: Owner, *, token_id) -> ApiToken:
+    with transaction.atomic():
+        api_token = get_owned(
+            owner,
+            ApiToken.objects.select_for_update(),
+            not_found="API token not found",
+            pk=token_id,
+        )
+        if api_token.revoked_at is None:
+            api_token.revoked_at = timezone.now()
+            api_token.save(update_fields=["revoked_at"])
+    return api_token
+
+
+def create_owner(
+    *, name: str, email: str | None = None, password: str | None = None
+) -> tuple[Owner, str, User | None]:
+    """An owner with one API token and, given email and password, a dashboard login."""
+    if not isinstance(name, str) or not name.strip():
+        raise ServiceError("Owner name is required", field="name")
+    if bool(email) != bool(password):
+        raise ServiceError("A login needs both an email and a password", field="email")
+    with transaction.atomic():
+        owner = Owner.objects.create(name=name.strip())
+        login = None
+        if email:
+            email = User.objects.normalize_email(email).lower()
+            if User.objects.filter(email=email).exists():
+                raise ServiceError(f"A login with email {email} already exists", field="email")
+            login = User.objects.create_user(email=email, password=password, owner=owner)
+        _, token = create_api_token(owner, name="default")
+    return owner, token, login
+
+
+def authenticate_api_token(owner_id, token) -> ApiToken | None:
+    """The live token matching this owner_id and token, or None. One query in the common case."""
+    if not isinstance(owner_id, str) or not isinstance(token, str) or not owner_id or not token:
+        return None
+    api_token = (
+        ApiToken.objects.select_related("owner")
+        .filter(token_hash=hash_token(token), revoked_at__isnull=True, owner__is_active=True)
+        .first()
+    )
+    if api_token is None or not constant_time_compare(api_token.owner.owner_id, owner_id):
+        return None
+    now = timezone.now()
+    if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
+        api_token.last_used_at = now
+    return api_token

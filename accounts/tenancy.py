@@ -1,0 +1,24 @@
+"""The one place that scopes customer data to its owner.
+
+Every selector and service that reads an owner's objects goes through `owned_by` or
+`get_owned`, so another owner's object is indistinguishable from a missing one.
+"""
+
+from django.db.models import Model, QuerySet
+
+from portal.errors import NotFoundError
+
+
+def owned_by(owner, source: type[Model] | QuerySet) -> QuerySet:
+    queryset = source.all() if isinstance(source, QuerySet) else source._default_manager.all()
+    return queryset.filter(owner=owner)
+
+
+def get_owned(owner, source: type[Model] | QuerySet, *, not_found: str, **lookup):
+    """The owner's object matching `lookup`, or NotFoundError(not_found)."""
+    queryset = owned_by(owner, source)
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        # A malformed id (e.g. letters for a numeric pk) is just another missing object.
+        raise NotFoundError(not_found) from None

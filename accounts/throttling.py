@@ -1,0 +1,41 @@
+"""Counting failed API authentications in the shared cache.
+
+A fixed window per client address and per claimed owner_id: once more than
+API_AUTH_FAILURE_LIMIT failures fall in one window, further failures are refused with 429.
+Successful calls are never throttled here.
+"""
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def client_ip(request) -> str:
+    """REMOTE_ADDR, or the address the nearest trusted proxy saw (TRUSTED_PROXY_COUNT)."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [
+            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        ]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _count_failure(key: str) -> int:
+    window = settings.API_AUTH_FAILURE_WINDOW_SECONDS
+    cache.add(key, 0, timeout=window)
+    try:
+        return cache.incr(key)
+    except ValueError:
+        # The key expired between add and incr: this failure opens a new window.
+        cache.add(key, 1, timeout=window)
+        return 1
+
+
+def record_auth_failure(request, owner_id) -> bool:
+    """Count one failed authentication; True when the caller is now over the limit."""
+    counts = [_count_failure(f"api-auth-fail:ip:{client_ip(request)}")]
+    if isinstance(owner_id, str) and owner_id:
+        counts.append(_count_failure(f"api-auth-fail:owner:{owner_id[:64]}"))
+    return max(counts) > settings.API_AUTH_FAILURE_LIMIT

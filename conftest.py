@@ -1,0 +1,55 @@
+"""Shared fixtures: two owners, alice and bob, each with a login and an API token."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+
+from accounts.models import Owner, User
+from accounts.services import create_owner
+
+
+@dataclass
+class Tenant:
+    owner: Owner
+    token: str
+    login: User
+    password: str
+
+    @property
+    def owner_id(self) -> str:
+        return self.owner.owner_id
+
+    @property
+    def credentials(self) -> dict:
+        return {"owner_id": self.owner_id, "token": self.token}
+
+    @property
+    def headers(self) -> dict:
+        return {"X-Key": self.owner_id, "X-Access-Token": self.token}
+
+
+def _tenant(name: str) -> Tenant:
+    password = f"{name}-Correct-Horse-9"
+    owner, token, login = create_owner(
+        name=name.title(), email=f"{name}@example.com", password=password
+    )
+    return Tenant(owner=owner, token=token, login=login, password=password)
+
+
+@pytest.fixture
+def alice(db) -> Tenant:
+    return _tenant("alice")
+
+
+@pytest.fixture
+def bob(db) -> Tenant:
+    return _tenant("bob")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters and lockouts live in the cache: no test inherits another's."""
+    cache.clear()
+    yield
+    cache.clear()

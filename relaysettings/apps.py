@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RelaySettingsConfig(AppConfig):
+    name = "relaysettings"
+    verbose_name = "Relay settings"

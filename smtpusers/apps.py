@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SmtpUsersConfig(AppConfig):
+    name = "smtpusers"
+    verbose_name = "SMTP users"

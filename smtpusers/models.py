@@ -1,0 +1,61 @@
+from datetime import datetime
+
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Owner
+
+
+def hour_start(moment: datetime) -> datetime:
+    """The start of the clock hour holding `moment`: the hourly limit's window."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+class SmtpUser(models.Model):
+    """An SMTP credential of an owner, with its sending limits and usage counters."""
+
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="smtp_users")
+    # The SMTP login: unique across all owners.
+    smtp_user_name = models.CharField(max_length=32, unique=True, editable=False)
+    # Fernet ciphertext (see portal.crypto); the password must be shown again by listSmtp.
+    password_encrypted = models.TextField(editable=False)
+    total_limit = models.IntegerField()
+    hourly_limit = models.IntegerField()
+    is_enabled = models.BooleanField(default=True)
+    # Usage: messages accepted in total, and in the clock hour that starts at hour_started_at.
+    total_used = models.IntegerField(default=0)
+    hour_started_at = models.DateTimeField(null=True, blank=True)
+    hour_used = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["owner", "created_at", "id"], name="smtpuser_owner_created")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_limit__gt=0), name="smtpuser_total_limit_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(hourly_limit__gt=0), name="smtpuser_hourly_limit_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_used__gte=0), name="smtpuser_total_used_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(hour_used__gte=0), name="smtpuser_hour_used_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return self.smtp_user_name
+
+    @property
+    def status(self) -> str:
+        return "Enable" if self.is_enabled else "Disable"
+
+    def used_in_hour_of(self, moment: datetime) -> int:
+        """Messages counted in the clock hour holding `moment`."""
+        return self.hour_used if self.hour_started_at == hour_start(moment) else 0

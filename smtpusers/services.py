@@ -1,0 +1,95 @@
+"""Every change to SMTP users goes through these functions, whatever the caller."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Owner
+from accounts.tenancy import get_owned, owned_by
+from portal.crypto import encrypt
+from portal.errors import ServiceError
+from smtpusers.credentials import generate_smtp_password, generate_smtp_user_name
+from smtpusers.models import SmtpUser
+from smtpusers.validators import parse_limit, parse_smtp_user_name, parse_status
+
+NAME_ATTEMPTS = 8
+
+
+def _not_found(smtp_user_name: str) -> str:
+    return f"SMTP user {smtp_user_name} not found"
+
+
+def create_smtp_user(owner: Owner, *, total_limit, hourly_limit) -> tuple[SmtpUser, str]:
+    """A new enabled SMTP user; returns it with its plaintext password (shown once)."""
+    total_limit = parse_limit(total_limit, field="total_limit")
+    hourly_limit = parse_limit(hourly_limit, field="hourly_limit")
+    password = generate_smtp_password()
+    for _ in range(NAME_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                smtp_user = SmtpUser.objects.create(
+                    owner=owner,
+                    smtp_user_name=generate_smtp_user_name(),
+                    password_encrypted=encrypt(password),
+                    total_limit=total_limit,
+                    hourly_limit=hourly_limit,
+                )
+            return smtp_user, password
+        except IntegrityError:
+            # Another SMTP user took this random name first: draw again.
+            continue
+    raise ServiceError("Could not allocate a unique SMTP user name; try again")
+
+
+def update_smtp_user(
+    owner: Owner, *, smtp_user_name, total_limit=None, hourly_limit=None, status=None
+) -> SmtpUser:
+    """Change the given fields; a None argument keeps the stored value."""
+    smtp_user_name = parse_smtp_user_name(smtp_user_name)
+    changes = {}
+    if total_limit is not None:
+        changes["total_limit"] = parse_limit(total_limit, field="total_limit")
+    if hourly_limit is not None:
+        changes["hourly_limit"] = parse_limit(hourly_limit, field="hourly_limit")
+    if status is not None:
+        changes["is_enabled"] = parse_status(status)
+    with transaction.atomic():
+        smtp_user = get_owned(
+            owner,
+            SmtpUser.objects.select_for_update(),
+            not_found=_not_found(smtp_user_name),
+            smtp_user_name=smtp_user_name,
+        )
+        changed = [field for field, value in changes.items() if getattr(smtp_user, field) != value]
+        if changed:
+            for field in changed:
+                setattr(smtp_user, field, changes[field])
+            smtp_user.save(update_fields=[*changed, "updated_at"])
+    return smtp_user
+
+
+def set_smtp_users_status(owner: Owner, *, smtp_user_names, status) -> int:
+    """Enable or disable several of the owner's SMTP users at once; returns how many matched."""
+    is_enabled = parse_status(status)
+    names = [parse_smtp_user_name(name) for name in smtp_user_names]
+    with transaction.atomic():
+        return (
+            owned_by(owner, SmtpUser)
+            .filter(smtp_user_name__in=names)
+            .update(is_enabled=is_enabled, updated_at=timezone.now())
+        )
+
+
+def reset_smtp_password(owner: Owner, *, smtp_user_name) -> tuple[SmtpUser, str]:
+    """A fresh password for the SMTP user; returns it in plaintext (shown once)."""
+    smtp_user_name = parse_smtp_user_name(smtp_user_name)
+    password = generate_smtp_password()
+    with transaction.atomic():
+        smtp_user = get_owned(
+            owner,
+            SmtpUser.objects.select_for_update(),
+            not_found=_not_found(smtp_user_name),
+            smtp_user_name=smtp_user_name,
+        )
+        smtp_user.password_encrypted = encrypt(password)
+        smtp_user.save(update_fields=["password_encrypted", "updated_at"])
+    return smtp_user, password

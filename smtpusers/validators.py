@@ -1,0 +1,48 @@
+"""Input rules for SMTP users, shared by the services (and so by every surface)."""
+
+import re
+
+from portal.errors import ServiceError
+
+MAX_LIMIT = 2_147_483_647
+_DIGITS = re.compile(r"[0-9]{1,10}")
+STATUS_ENABLE = "Enable"
+STATUS_DISABLE = "Disable"
+
+
+def parse_limit(value, *, field: str) -> int:
+    """A positive integer limit from an int or a string of ASCII digits ("500" == 500).
+
+    Booleans, floats (even 500.0), signs, blanks, lists and objects are refused.
+    """
+    if value is None:
+        raise ServiceError(f"{field} is required", field=field)
+    error = ServiceError(f"{field} must be a positive integer (1 to {MAX_LIMIT})", field=field)
+    if isinstance(value, bool):
+        raise error
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        raise error
+    if not 1 <= number <= MAX_LIMIT:
+        raise error
+    return number
+
+
+def parse_status(value) -> bool:
+    """True for Enable, False for Disable, in any letter case."""
+    if isinstance(value, str):
+        normalised = value.strip().lower()
+        if normalised == STATUS_ENABLE.lower():
+            return True
+        if normalised == STATUS_DISABLE.lower():
+            return False
+    raise ServiceError(f"status must be {STATUS_ENABLE} or {STATUS_DISABLE}", field="status")
+
+
+def parse_smtp_user_name(value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ServiceError("smtp_user_name is required", field="smtp_user_name")
+    return value.strip()
