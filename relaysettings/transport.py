@@ -1,0 +1,125 @@
+"""Sending a message through an upstream SMTP server described by a relay setting.
+
+Used by the test-send of the email settings and by the relay worker of the SMTP server.
+Upstream replies are reported verbatim (code and text) so customers see what their provider said.
+"""
+
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+
+from portal.crypto import decrypt
+
+DEFAULT_TIMEOUT_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    secure: bool
+    reject_unauthorized: bool
+    auth_user: str | None = None
+    auth_password: str | None = field(default=None, repr=False)
+
+
+class DeliveryError(Exception):
+    """The upstream refused or could not be reached. `permanent` means do not retry."""
+
+    def __init__(self, message: str, *, permanent: bool):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+def target_for(relay_setting) -> SmtpTarget:
+    password = (
+        decrypt(relay_setting.auth_password_encrypted)
+        if relay_setting.auth_password_encrypted
+        else None
+    )
+    return SmtpTarget(
+        host=relay_setting.host,
+        port=relay_setting.port,
+        secure=relay_setting.secure,
+        reject_unauthorized=relay_setting.tls_reject_unauthorized,
+        auth_user=relay_setting.auth_user or None,
+        auth_password=password,
+    )
+
+
+def _tls_context(reject_unauthorized: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not reject_unauthorized:
+        # The customer chose to accept any certificate (tls.rejectUnauthorized = false).
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _reply_text(code: int, text) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {text}".strip()
+
+
+def send_message(
+    target: SmtpTarget,
+    *,
+    mail_from: str,
+    recipients: list[str],
+    message: bytes,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> dict[str, str]:
+    """Deliver `message`; returns the recipients the upstream refused (address -> reply).
+
+    Raises DeliveryError when nothing was delivered.
+    """
+    context = _tls_context(target.reject_unauthorized)
+    try:
+        if target.secure:
+            connection = smtplib.SMTP_SSL(
+                target.host, target.port, timeout=timeout, context=context
+            )
+        else:
+            connection = smtplib.SMTP(target.host, target.port, timeout=timeout)
+        with connection:
+            connection.ehlo()
+            if not target.secure and connection.has_extn("starttls"):
+                connection.starttls(context=context)
+                connection.ehlo()
+            if target.auth_user:
+                connection.login(target.auth_user, target.auth_password or "")
+            refused = connection.sendmail(mail_from, recipients, message)
+    except smtplib.SMTPRecipientsRefused as error:
+        replies = {rcpt: _reply_text(code, text) for rcpt, (code, text) in error.recipients.items()}
+        permanent = all(reply.startswith("5") for reply in replies.values())
+        raise DeliveryError("; ".join(replies.values()), permanent=permanent) from None
+    except smtplib.SMTPResponseException as error:
+        raise DeliveryError(
+            _reply_text(error.smtp_code, error.smtp_error), permanent=500 <= error.smtp_code < 600
+        ) from None
+    except smtplib.SMTPNotSupportedError as error:
+        raise DeliveryError(f"Upstream does not support: {error}", permanent=True) from None
+    except ssl.SSLCertVerificationError as error:
+        raise DeliveryError(
+            f"TLS certificate of {target.host} not trusted: {error.verify_message}", permanent=False
+        ) from None
+    except ssl.SSLError as error:
+        raise DeliveryError(
+            f"TLS error with {target.host}: {error.reason}", permanent=False
+        ) from None
+    except TimeoutError:
+        raise DeliveryError(
+            f"Timed out after {timeout:g} s talking to {target.host}:{target.port}", permanent=False
+        ) from None
+    except smtplib.SMTPServerDisconnected as error:
+        raise DeliveryError(f"Upstream closed the connection: {error}", permanent=False) from None
+    except smtplib.SMTPException as error:
+        raise DeliveryError(f"SMTP error: {error}", permanent=False) from None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise DeliveryError(
+            f"Cannot connect to {target.host}:{target.port}: {reason}", permanent=False
+        ) from None
+    return {rcpt: _reply_text(code, text) for rcpt, (code, text) in refused.items()}
