@@ -48,6 +48,12 @@ def bob(db) -> Tenant:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Login passwords need no key stretching in tests; it would dominate their run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters and lockouts live in the cache: no test inherits another's."""
     cache.clear()
