@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from accounts import views as account_views
+from portal import views as portal_views
 from smtpusers import api as smtp_api
 
 urlpatterns = [
+    path("healthz", portal_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # The SMTP users API, with and without the client libraries' /v1.0/ prefix.
     re_path(r"^(?:v1\.0/)?settings/", include("smtpusers.api_urls")),

@@ -1,0 +1,89 @@
+"""Production behaviour: deploy checks, security headers, health check, database outages."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from django.db import connection
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def test_it_passes_the_deploy_checks_with_the_documented_production_env():
+    env = {
+        **os.environ,
+        "DEBUG": "False",
+        "SECRET_KEY": "p" * 20 + "-production-secret-key-0123456789-abcdefgh",
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "portal.example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_it_sends_security_headers(client, db):
+    response = client.get("/accounts/login/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_it_reports_health_when_the_database_answers(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.fixture
+def database_unreachable(transactional_db):
+    """Point the connection at a closed port; put it back afterwards."""
+    original_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"
+
+    def restore():
+        connection.close()
+        connection.settings_dict["PORT"] = original_port
+
+    yield restore
+    restore()
+
+
+def test_it_answers_503_while_the_database_is_down_and_recovers(
+    client, alice, database_unreachable
+):
+    down_health = client.get("/healthz")
+    down_api = client.post(
+        "/v1.0/settings/listSmtp", json.dumps(alice.credentials), content_type="application/json"
+    )
+    database_unreachable()
+    up_api = client.post(
+        "/v1.0/settings/listSmtp", json.dumps(alice.credentials), content_type="application/json"
+    )
+
+    assert down_health.status_code == 503
+    assert down_health.json()["database"] == "unreachable"
+    assert down_api.status_code == 503
+    assert down_api.json() == {
+        "status": "error",
+        "code": -1,
+        "name": "GeneralError",
+        "type": "GeneralError",
+        "message": "Service temporarily unavailable; try again",
+    }
+    assert up_api.status_code == 200
+    assert up_api.json() == {"status": "success", "smtp_list": []}
