@@ -5,6 +5,8 @@ API_AUTH_FAILURE_LIMIT failures fall in one window, further failures are refused
 Successful calls are never throttled here.
 """
 
+import hashlib
+
 from django.conf import settings
 from django.core.cache import cache
 
@@ -37,5 +39,7 @@ def record_auth_failure(request, owner_id) -> bool:
     """Count one failed authentication; True when the caller is now over the limit."""
     counts = [_count_failure(f"api-auth-fail:ip:{client_ip(request)}")]
     if isinstance(owner_id, str) and owner_id:
-        counts.append(_count_failure(f"api-auth-fail:owner:{owner_id[:64]}"))
+        # Hashed: the claimed owner_id is caller input, unfit for a cache key as it is.
+        owner_key = hashlib.sha256(owner_id.encode("utf-8", "surrogatepass")).hexdigest()
+        counts.append(_count_failure(f"api-auth-fail:owner:{owner_key}"))
     return max(counts) > settings.API_AUTH_FAILURE_LIMIT

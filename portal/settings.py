@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csp",
     "axes",
     "accounts",
@@ -198,6 +200,34 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SMTP relay portal API",
+    "DESCRIPTION": (
+        "The SMTP users API (compatible with the Sarv / SendClean / PowerEmail clients) and the "
+        "domain email settings API (compatible with Webitel's). Credentials: the owner_id and an "
+        "API token, as X-Key / X-Access-Token headers or as body fields."
+    ),
+    "VERSION": "1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["portal.schema.drop_trailing_slash_duplicates"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "OwnerId": {"type": "apiKey", "in": "header", "name": "X-Key"},
+            "ApiToken": {"type": "apiKey", "in": "header", "name": "X-Access-Token"},
+        }
+    },
+    "SECURITY": [{"OwnerId": [], "ApiToken": []}],
+    "ENUM_NAME_OVERRIDES": {
+        "SmtpUserStatusEnum": ["Enable", "Disable"],
+        "SuccessStatusEnum": ["success"],
+        "ErrorStatusEnum": ["error"],
+    },
 }
 
 LOGGING = {

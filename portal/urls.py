@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts import views as account_views
 from portal import views as portal_views
@@ -8,8 +9,11 @@ from smtpusers import api as smtp_api
 urlpatterns = [
     path("healthz", portal_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", portal_views.api_docs, name="api-docs"),
     # The SMTP users API, with and without the client libraries' /v1.0/ prefix.
-    re_path(r"^(?:v1\.0/)?settings/", include("smtpusers.api_urls")),
+    path("v1.0/settings/", include("smtpusers.api_urls", namespace="smtp-api-v1")),
+    path("settings/", include("smtpusers.api_urls", namespace="smtp-api")),
     re_path(r"^v1\.0/", smtp_api.UnknownCall.as_view()),
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),

@@ -9,6 +9,7 @@ import logging
 from django.db import DatabaseError, OperationalError
 from django.http import Http404
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +21,7 @@ from accounts.api_auth import (
 )
 from portal.errors import NotFoundError, ServiceError
 from smtpusers import selectors, services
+from smtpusers import serializers as shapes
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +98,32 @@ class SmtpApiView(APIView):
         raise NotImplementedError
 
 
+def documented(
+    *, summary: str, description: str, request, response, form_request=None, finds_smtp_user=False
+):
+    """The OpenAPI description of one call: its body in JSON or form encoding, and its errors."""
+    error_statuses = [400, 401, 405, 429, 500, 503] + ([404] if finds_smtp_user else [])
+    return extend_schema_view(
+        post=extend_schema(
+            summary=summary,
+            description=description,
+            tags=["SMTP users"],
+            request={
+                "application/json": request,
+                "application/x-www-form-urlencoded": form_request or request,
+            },
+            responses={200: response, **dict.fromkeys(error_statuses, shapes.ApiError)},
+        )
+    )
+
+
+@documented(
+    summary="Create an SMTP user",
+    description="Creates an enabled SMTP user with generated name and password. "
+    "Also served as addSmtpUser.",
+    request=shapes.AddSmtpRequest,
+    response=shapes.AddSmtpResponse,
+)
 class AddSmtp(SmtpApiView):
     def call(self, owner, params):
         smtp_user, password = services.create_smtp_user(
@@ -111,6 +139,14 @@ class AddSmtp(SmtpApiView):
         }
 
 
+@documented(
+    summary="Change an SMTP user's limits or status",
+    description="Parameters left out or null keep their value. Also served as editSmtpUser.",
+    request=shapes.EditSmtpRequest,
+    form_request=shapes.EditSmtpFormRequest,
+    response=shapes.EditSmtpResponse,
+    finds_smtp_user=True,
+)
 class EditSmtp(SmtpApiView):
     def call(self, owner, params):
         services.update_smtp_user(
@@ -123,6 +159,13 @@ class EditSmtp(SmtpApiView):
         return {"status": "success", "message": "SMTP User Updated"}
 
 
+@documented(
+    summary="Give an SMTP user a new password",
+    description="The old password stops working at once.",
+    request=shapes.ResetSmtpPasswordRequest,
+    response=shapes.ResetSmtpPasswordResponse,
+    finds_smtp_user=True,
+)
 class ResetSmtpPassword(SmtpApiView):
     def call(self, owner, params):
         smtp_user, password = services.reset_smtp_password(
@@ -152,6 +195,12 @@ def smtp_list_item(smtp_user, now) -> dict:
     }
 
 
+@documented(
+    summary="List the owner's SMTP users, oldest first",
+    description="With each SMTP user's password, limits, status and usage.",
+    request=shapes.ListSmtpRequest,
+    response=shapes.ListSmtpResponse,
+)
 class ListSmtp(SmtpApiView):
     def call(self, owner, params):
         now = timezone.now()
@@ -163,6 +212,7 @@ class ListSmtp(SmtpApiView):
         }
 
 
+@extend_schema(exclude=True)
 class UnknownCall(SmtpApiView):
     """Any other path under the API prefix: the envelope, not Django's HTML 404."""
 

@@ -1,15 +1,26 @@
-"""SMTP users API paths; mounted under both /v1.0/settings/ and /settings/."""
+"""SMTP users API paths; mounted under both /v1.0/settings/ and /settings/.
 
-from django.urls import re_path
+Each call answers with and without a trailing slash (no redirect); the schema lists the
+slash-less form only.
+"""
+
+from django.urls import path, re_path
 
 from smtpusers import api
 
 app_name = "smtpusers-api"
 
+CALLS = {
+    "addSmtp": api.AddSmtp,
+    "addSmtpUser": api.AddSmtp,
+    "editSmtp": api.EditSmtp,
+    "editSmtpUser": api.EditSmtp,
+    "resetSmtpPassword": api.ResetSmtpPassword,
+    "listSmtp": api.ListSmtp,
+}
+
 urlpatterns = [
-    re_path(r"^addSmtp(?:User)?/?$", api.AddSmtp.as_view(), name="add"),
-    re_path(r"^editSmtp(?:User)?/?$", api.EditSmtp.as_view(), name="edit"),
-    re_path(r"^resetSmtpPassword/?$", api.ResetSmtpPassword.as_view(), name="reset-password"),
-    re_path(r"^listSmtp/?$", api.ListSmtp.as_view(), name="list"),
+    *(path(call, view.as_view(), name=call) for call, view in CALLS.items()),
+    *(path(f"{call}/", view.as_view()) for call, view in CALLS.items()),
     re_path(r"", api.UnknownCall.as_view(), name="unknown"),
 ]

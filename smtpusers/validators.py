@@ -2,7 +2,7 @@
 
 import re
 
-from portal.errors import ServiceError
+from portal.errors import NotFoundError, ServiceError
 
 MAX_LIMIT = 2_147_483_647
 _DIGITS = re.compile(r"[0-9]{1,10}")
@@ -42,7 +42,14 @@ def parse_status(value) -> bool:
     raise ServiceError(f"status must be {STATUS_ENABLE} or {STATUS_DISABLE}", field="status")
 
 
+_NAME_SHAPE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 def parse_smtp_user_name(value) -> str:
+    """A name that could exist; any other string names no SMTP user (NotFoundError)."""
     if not isinstance(value, str) or not value.strip():
         raise ServiceError("smtp_user_name is required", field="smtp_user_name")
-    return value.strip()
+    name = value.strip()
+    if not _NAME_SHAPE.fullmatch(name):
+        raise NotFoundError("SMTP user not found", field="smtp_user_name")
+    return name

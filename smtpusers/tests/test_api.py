@@ -484,6 +484,8 @@ BAD_EDIT_BODIES = [
     ({"smtp_user_name": ""}, 400, "smtp_user_name"),
     ({"smtp_user_name": 12345}, 400, "smtp_user_name"),
     ({"smtp_user_name": "smtp99999999"}, 404, "SMTP user"),
+    ({"smtp_user_name": "smtp\u0000"}, 404, "SMTP user not found"),
+    ({"smtp_user_name": "x" * 100_000}, 404, "SMTP user not found"),
 ]
 
 

@@ -1,0 +1,112 @@
+"""Shapes of the SMTP users API for its OpenAPI schema.
+
+Input rules live in smtpusers/validators.py (called by the services), not here: these
+serializers only describe the documented bodies.
+"""
+
+from rest_framework import serializers
+
+from smtpusers.validators import MAX_LIMIT, STATUS_DISABLE, STATUS_ENABLE
+
+
+class Credentials(serializers.Serializer):
+    owner_id = serializers.CharField(
+        required=False, help_text="The owner's id (or the X-Key header)."
+    )
+    token = serializers.CharField(
+        required=False, help_text="An API token of the owner (or the X-Access-Token header)."
+    )
+
+
+def limit_field(*, required: bool, help_text: str, nullable=None) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=required,
+        allow_null=(not required) if nullable is None else nullable,
+        min_value=1,
+        max_value=MAX_LIMIT,
+        help_text=help_text + ' A string of digits ("500") is accepted too.',
+    )
+
+
+class AddSmtpRequest(Credentials):
+    total_limit = limit_field(required=True, help_text="Messages this SMTP user may send in all.")
+    hourly_limit = limit_field(required=True, help_text="Messages per clock hour (UTC).")
+
+
+def smtp_user_name_field() -> serializers.RegexField:
+    return serializers.RegexField(r"\S", help_text="The SMTP user's name, e.g. smtp12345678.")
+
+
+class EditSmtpRequest(Credentials):
+    smtp_user_name = smtp_user_name_field()
+    total_limit = limit_field(required=False, help_text="Left out or null: unchanged.")
+    hourly_limit = limit_field(required=False, help_text="Left out or null: unchanged.")
+    status = serializers.ChoiceField(
+        choices=[STATUS_ENABLE, STATUS_DISABLE], required=False, allow_null=True,
+        help_text="Any letter case is accepted.",
+    )
+
+
+class EditSmtpFormRequest(EditSmtpRequest):
+    """The form-encoded body: it has no null, a parameter is left out instead."""
+
+    total_limit = limit_field(required=False, nullable=False, help_text="Left out: unchanged.")
+    hourly_limit = limit_field(required=False, nullable=False, help_text="Left out: unchanged.")
+    status = serializers.ChoiceField(
+        choices=[STATUS_ENABLE, STATUS_DISABLE], required=False,
+        help_text="Any letter case is accepted.",
+    )
+
+
+class ResetSmtpPasswordRequest(Credentials):
+    smtp_user_name = smtp_user_name_field()
+
+
+class ListSmtpRequest(Credentials):
+    pass
+
+
+class SuccessStatus(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["success"])
+
+
+class AddSmtpResponse(SuccessStatus):
+    message = serializers.ChoiceField(choices=["SMTP User Created"])
+    smtp_user_name = serializers.CharField()
+    smtp_password = serializers.CharField()
+
+
+class EditSmtpResponse(SuccessStatus):
+    message = serializers.ChoiceField(choices=["SMTP User Updated"])
+
+
+class ResetSmtpPasswordResponse(SuccessStatus):
+    message = serializers.ChoiceField(choices=["password reseted"])
+    smtp_user_name = serializers.CharField()
+    smtp_password = serializers.CharField()
+
+
+class SmtpListItem(serializers.Serializer):
+    smtp_user_name = serializers.CharField()
+    smtp_password = serializers.CharField()
+    password = serializers.CharField(help_text="The same as smtp_password.")
+    status = serializers.ChoiceField(choices=[STATUS_ENABLE, STATUS_DISABLE])
+    total_limit = serializers.IntegerField()
+    hourly_limit = serializers.IntegerField()
+    total_used = serializers.IntegerField(help_text="Extra: messages accepted in all.")
+    hourly_used = serializers.IntegerField(help_text="Extra: messages accepted this clock hour.")
+    created_at = serializers.DateTimeField(help_text="Extra.")
+
+
+class ListSmtpResponse(SuccessStatus):
+    smtp_list = SmtpListItem(many=True)
+
+
+class ApiError(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["error"])
+    code = serializers.IntegerField(help_text="Always -1.")
+    name = serializers.ChoiceField(
+        choices=["ValidationError", "AuthenticationError", "GeneralError"]
+    )
+    type = serializers.CharField(help_text="The same as name.")
+    message = serializers.CharField()
