@@ -9,11 +9,16 @@ from django.utils.crypto import constant_time_compare
 from accounts.models import ApiToken, Owner, User
 from accounts.tenancy import get_owned
 from accounts.tokens import generate_token, hash_token, visible_prefix
+from audit.services import record_event
 from portal.errors import ServiceError
 
 # last_used_at is written at most this often per token, to keep API calls to few queries.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 TOKEN_NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
+
+
+def _token_target(api_token: ApiToken) -> str:
+    return f"API token {api_token.name} ({api_token.prefix}…)"
 
 
 def _clean_token_name(name) -> str:
@@ -38,6 +43,7 @@ def create_api_token(owner: Owner, *, name: str) -> tuple[ApiToken, str]:
             prefix=visible_prefix(plaintext),
             token_hash=hash_token(plaintext),
         )
+        record_event(owner, action="api_token.create", target=_token_target(api_token))
     return api_token, plaintext
 
 
@@ -52,6 +58,7 @@ def revoke_api_token(owner: Owner, *, token_id) -> ApiToken:
         if api_token.revoked_at is None:
             api_token.revoked_at = timezone.now()
             api_token.save(update_fields=["revoked_at"])
+            record_event(owner, action="api_token.revoke", target=_token_target(api_token))
     return api_token
 
 

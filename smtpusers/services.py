@@ -5,17 +5,46 @@ from django.utils import timezone
 
 from accounts.models import Owner
 from accounts.tenancy import get_owned, owned_by
+from audit.services import record_event
 from portal.crypto import encrypt
 from portal.errors import ServiceError
 from smtpusers.credentials import generate_smtp_password, generate_smtp_user_name
 from smtpusers.models import SmtpUser
-from smtpusers.validators import parse_limit, parse_smtp_user_name, parse_status
+from smtpusers.validators import (
+    STATUS_DISABLE,
+    STATUS_ENABLE,
+    parse_limit,
+    parse_smtp_user_name,
+    parse_status,
+)
 
 NAME_ATTEMPTS = 8
 
 
 def _not_found(smtp_user_name: str) -> str:
     return f"SMTP user {smtp_user_name} not found"
+
+
+def _target(smtp_user_name: str) -> str:
+    return f"SMTP user {smtp_user_name}"
+
+
+def _status_name(is_enabled: bool) -> str:
+    return STATUS_ENABLE if is_enabled else STATUS_DISABLE
+
+
+def _readable(field: str, value):
+    return _status_name(value) if field == "is_enabled" else value
+
+
+def _audit_changes(smtp_user: SmtpUser, changed: list[str], new_values: dict) -> dict:
+    return {
+        ("status" if field == "is_enabled" else field): [
+            _readable(field, getattr(smtp_user, field)),
+            _readable(field, new_values[field]),
+        ]
+        for field in changed
+    }
 
 
 def create_smtp_user(owner: Owner, *, total_limit, hourly_limit) -> tuple[SmtpUser, str]:
@@ -32,6 +61,15 @@ def create_smtp_user(owner: Owner, *, total_limit, hourly_limit) -> tuple[SmtpUs
                     password_encrypted=encrypt(password),
                     total_limit=total_limit,
                     hourly_limit=hourly_limit,
+                )
+                record_event(
+                    owner,
+                    action="smtp_user.create",
+                    target=_target(smtp_user.smtp_user_name),
+                    changes={
+                        "total_limit": [None, total_limit],
+                        "hourly_limit": [None, hourly_limit],
+                    },
                 )
             return smtp_user, password
         except IntegrityError:
@@ -61,6 +99,12 @@ def update_smtp_user(
         )
         changed = [field for field, value in changes.items() if getattr(smtp_user, field) != value]
         if changed:
+            record_event(
+                owner,
+                action="smtp_user.update",
+                target=_target(smtp_user_name),
+                changes=_audit_changes(smtp_user, changed, changes),
+            )
             for field in changed:
                 setattr(smtp_user, field, changes[field])
             smtp_user.save(update_fields=[*changed, "updated_at"])
@@ -72,11 +116,23 @@ def set_smtp_users_status(owner: Owner, *, smtp_user_names, status) -> int:
     is_enabled = parse_status(status)
     names = [parse_smtp_user_name(name) for name in smtp_user_names]
     with transaction.atomic():
-        return (
-            owned_by(owner, SmtpUser)
-            .filter(smtp_user_name__in=names)
-            .update(is_enabled=is_enabled, updated_at=timezone.now())
+        matching = owned_by(owner, SmtpUser).filter(smtp_user_name__in=names)
+        to_change = list(
+            matching.exclude(is_enabled=is_enabled)
+            .select_for_update()
+            .values_list("smtp_user_name", flat=True)
         )
+        owned_by(owner, SmtpUser).filter(smtp_user_name__in=to_change).update(
+            is_enabled=is_enabled, updated_at=timezone.now()
+        )
+        for smtp_user_name in to_change:
+            record_event(
+                owner,
+                action="smtp_user.update",
+                target=_target(smtp_user_name),
+                changes={"status": [_status_name(not is_enabled), _status_name(is_enabled)]},
+            )
+        return matching.count()
 
 
 def reset_smtp_password(owner: Owner, *, smtp_user_name) -> tuple[SmtpUser, str]:
@@ -92,4 +148,5 @@ def reset_smtp_password(owner: Owner, *, smtp_user_name) -> tuple[SmtpUser, str]
         )
         smtp_user.password_encrypted = encrypt(password)
         smtp_user.save(update_fields=["password_encrypted", "updated_at"])
+        record_event(owner, action="smtp_user.reset_password", target=_target(smtp_user_name))
     return smtp_user, password

@@ -528,3 +528,18 @@ def test_it_stores_no_plaintext_password_or_token(client, alice):
     for token_hash, prefix in stored_tokens:
         assert alice.token not in token_hash
         assert alice.token != prefix and alice.token.startswith(prefix)
+
+
+def test_it_throttles_failures_against_one_owner_id_from_many_addresses(client, alice):
+    def fail_from(address):
+        return client.post(
+            "/settings/listSmtp",
+            json.dumps({"owner_id": alice.owner_id, "token": "spk_guess"}),
+            content_type="application/json",
+            REMOTE_ADDR=address,
+        )
+
+    for number in range(30):
+        assert_error(fail_from(f"198.51.100.{number}"), 401, "AuthenticationError")
+    assert_error(fail_from("198.51.100.200"), 429, "GeneralError")
+    assert post_json(client, "/settings/listSmtp", alice.credentials).status_code == 200

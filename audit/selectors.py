@@ -1,0 +1,9 @@
+from accounts.tenancy import owned_by
+from audit.models import AuditEvent
+
+
+def audit_events_for(owner, *, action_prefix: str | None = None):
+    events = owned_by(owner, AuditEvent).order_by("-created_at", "-id")
+    if action_prefix:
+        events = events.filter(action__startswith=action_prefix)
+    return events

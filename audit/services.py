@@ -1,0 +1,16 @@
+"""Recording audit events. Called by the services of every app, inside their transaction."""
+
+from audit.context import current_actor
+from audit.models import AuditEvent
+
+
+def record_event(owner, *, action: str, target: str, changes: dict | None = None) -> AuditEvent:
+    actor = current_actor()
+    return AuditEvent.objects.create(
+        owner=owner,
+        action=action,
+        target=target,
+        changes=changes or {},
+        actor=actor.label,
+        source_ip=actor.source_ip,
+    )
