@@ -25,6 +25,16 @@ def _not_found(smtp_user_name: str) -> str:
     return f"SMTP user {smtp_user_name} not found"
 
 
+def _locked_smtp_user(owner: Owner, smtp_user_name: str) -> SmtpUser:
+    """The owner's SMTP user, row-locked until the surrounding transaction ends."""
+    return get_owned(
+        owner,
+        SmtpUser.objects.select_for_update(),
+        not_found=_not_found(smtp_user_name),
+        smtp_user_name=smtp_user_name,
+    )
+
+
 def _target(smtp_user_name: str) -> str:
     return f"SMTP user {smtp_user_name}"
 
@@ -91,12 +101,7 @@ def update_smtp_user(
     if status is not None:
         changes["is_enabled"] = parse_status(status)
     with transaction.atomic():
-        smtp_user = get_owned(
-            owner,
-            SmtpUser.objects.select_for_update(),
-            not_found=_not_found(smtp_user_name),
-            smtp_user_name=smtp_user_name,
-        )
+        smtp_user = _locked_smtp_user(owner, smtp_user_name)
         changed = [field for field, value in changes.items() if getattr(smtp_user, field) != value]
         if changed:
             record_event(
@@ -140,12 +145,7 @@ def reset_smtp_password(owner: Owner, *, smtp_user_name) -> tuple[SmtpUser, str]
     smtp_user_name = parse_smtp_user_name(smtp_user_name)
     password = generate_smtp_password()
     with transaction.atomic():
-        smtp_user = get_owned(
-            owner,
-            SmtpUser.objects.select_for_update(),
-            not_found=_not_found(smtp_user_name),
-            smtp_user_name=smtp_user_name,
-        )
+        smtp_user = _locked_smtp_user(owner, smtp_user_name)
         smtp_user.password_encrypted = encrypt(password)
         smtp_user.save(update_fields=["password_encrypted", "updated_at"])
         record_event(owner, action="smtp_user.reset_password", target=_target(smtp_user_name))
