@@ -7,7 +7,7 @@ the same rules as the API and name the offending field in their ServiceError.
 from django import forms
 
 from portal.forms import ServiceForm
-from smtpusers.selectors import SMTP_USER_SORT_FIELDS
+from smtpusers.selectors import DEFAULT_SMTP_USER_SORT, SMTP_USER_SORT_FIELDS
 from smtpusers.validators import MAX_LIMIT, STATUS_DISABLE, STATUS_ENABLE
 
 
@@ -65,5 +65,5 @@ class SmtpUserFilterForm(forms.Form):
         return {
             "search": cleaned.get("q", "").strip(),
             "is_enabled": self.STATUS_FILTERS.get(cleaned.get("status", "")),
-            "sort": cleaned.get("sort", ""),
+            "sort": cleaned.get("sort") or DEFAULT_SMTP_USER_SORT,
         }

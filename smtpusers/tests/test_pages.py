@@ -282,6 +282,14 @@ def test_it_links_each_column_to_its_sort_and_reverses_the_current_one(alice_cli
     assert '<a href="?sort=total_limit&amp;q=smtp">' in body
 
 
+def test_it_marks_the_default_sort_newest_first(alice_client, alice):
+    response = alice_client.get(reverse("smtpusers:list"))
+
+    assert 'aria-sort="descending"><a href="?sort=created">Created</a>' in (
+        response.content.decode()
+    )
+
+
 def test_it_shows_50_smtp_users_per_page(alice_client, alice):
     smtp_users = create_smtp_users(alice, 51)
     oldest_first = [smtp_user.smtp_user_name for smtp_user in smtp_users]
