@@ -17,4 +17,6 @@ urlpatterns = [
     re_path(r"^v1\.0/", smtp_api.UnknownCall.as_view()),
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("smtp-users/", include("smtpusers.urls")),
+    path("tokens/", include("accounts.token_urls")),
 ]

@@ -1,16 +1,51 @@
 """Reads of SMTP users, always scoped to one owner."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Owner
 from accounts.tenancy import get_owned, owned_by
 from portal.crypto import decrypt
 from smtpusers.models import SmtpUser
 
+# The dashboard list's sort keys; "-key" sorts descending. The id breaks ties so that pages
+# never overlap.
+SMTP_USER_SORT_FIELDS = {
+    "name": ("smtp_user_name",),
+    "created": ("created_at", "id"),
+    "total_limit": ("total_limit", "id"),
+    "hourly_limit": ("hourly_limit", "id"),
+}
+DEFAULT_SMTP_USER_SORT = "-created"
+
 
 def smtp_users_for(owner: Owner) -> QuerySet[SmtpUser]:
     """The owner's SMTP users, oldest first."""
     return owned_by(owner, SmtpUser).order_by("created_at", "id")
+
+
+def smtp_users_listed_for(
+    owner: Owner, *, search: str = "", is_enabled: bool | None = None, sort: str = ""
+) -> QuerySet[SmtpUser]:
+    """The owner's SMTP users whose name contains `search`, in one status, sorted by `sort`."""
+    smtp_users = owned_by(owner, SmtpUser)
+    if search:
+        smtp_users = smtp_users.filter(smtp_user_name__icontains=search)
+    if is_enabled is not None:
+        smtp_users = smtp_users.filter(is_enabled=is_enabled)
+    sort = sort if sort.removeprefix("-") in SMTP_USER_SORT_FIELDS else DEFAULT_SMTP_USER_SORT
+    direction = "-" if sort.startswith("-") else ""
+    return smtp_users.order_by(
+        *(direction + field for field in SMTP_USER_SORT_FIELDS[sort.removeprefix("-")])
+    )
+
+
+def smtp_user_counts_for(owner: Owner) -> dict:
+    """{"enabled": n, "disabled": n, "total": n} in one aggregate query."""
+    return owned_by(owner, SmtpUser).aggregate(
+        enabled=Count("id", filter=Q(is_enabled=True)),
+        disabled=Count("id", filter=Q(is_enabled=False)),
+        total=Count("id"),
+    )
 
 
 def smtp_user_for(owner: Owner, smtp_user_name: str) -> SmtpUser:
