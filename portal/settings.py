@@ -130,6 +130,8 @@ AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# Count failures per email whatever its letter case, as sign-in matches it.
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 # A friendly page (HTTP 429) instead of axes' bare text when a login is locked out.
 AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
 

@@ -366,3 +366,27 @@ def test_it_refuses_a_sign_in_without_a_csrf_token(alice):
 
     assert response.status_code == 403
     assert "_auth_user_id" not in client.session
+
+
+def test_it_signs_in_with_the_email_in_any_letter_case(client, alice):
+    response = client.post(
+        "/accounts/login/", {"username": "ALICE@Example.com", "password": alice.password}
+    )
+    assert response.status_code == 302
+    assert client.get("/").context["user"] == alice.login
+
+
+def test_it_locks_out_an_email_whatever_its_letter_case(client, alice, settings):
+    for variant in [
+        "alice@example.com",
+        "ALICE@example.com",
+        "Alice@Example.com",
+        "alice@EXAMPLE.com",
+        "aLiCe@example.com",
+    ]:
+        client.post("/accounts/login/", {"username": variant, "password": "wrong"})
+    response = client.post(
+        "/accounts/login/", {"username": "alice@example.COM", "password": alice.password}
+    )
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
