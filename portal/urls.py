@@ -19,4 +19,5 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("smtp-users/", include("smtpusers.urls")),
     path("tokens/", include("accounts.token_urls")),
+    path("activity/", include("audit.urls")),
 ]
