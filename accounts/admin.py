@@ -1,4 +1,8 @@
-"""Staff admin for owners, logins and API tokens. Changes go through accounts.services."""
+"""Staff admin for owners, logins and API tokens.
+
+Owner and token changes go through accounts.services; logins are edited with Django's own auth
+forms (password hashing and validators), with emails stored as the services store them.
+"""
 
 from django import forms
 from django.contrib import admin, messages
@@ -53,13 +57,15 @@ class OwnerForm(forms.ModelForm):
 
 @admin.register(Owner)
 class OwnerAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
+    # Columns are not named after the relations (smtp_users, api_tokens): the changelist would
+    # then sort by the relation itself, joining and duplicating rows.
     list_display = (
         "name",
         "owner_id",
         "is_active",
         "login_emails",
-        "smtp_users",
-        "api_tokens",
+        "smtp_users_link",
+        "api_tokens_link",
         "created_at",
     )
     list_filter = ("is_active",)
@@ -71,16 +77,16 @@ class OwnerAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
         "owner_id",
         "is_active",
         "login_emails",
-        "smtp_users",
-        "api_tokens",
+        "smtp_users_link",
+        "api_tokens_link",
         "created_at",
         "updated_at",
     )
     readonly_fields = (
         "owner_id",
         "login_emails",
-        "smtp_users",
-        "api_tokens",
+        "smtp_users_link",
+        "api_tokens_link",
         "created_at",
         "updated_at",
     )
@@ -111,13 +117,13 @@ class OwnerAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
         return ", ".join(login.email for login in owner.logins.all()) or "—"
 
     @admin.display(description="SMTP users", ordering="smtp_user_count")
-    def smtp_users(self, owner):
+    def smtp_users_link(self, owner):
         return format_html(
             '<a href="{}">{}</a>', rows_of_owner_url(SmtpUser, owner), owner.smtp_user_count
         )
 
     @admin.display(description="live API tokens", ordering="live_api_token_count")
-    def api_tokens(self, owner):
+    def api_tokens_link(self, owner):
         return format_html(
             '<a href="{}">{}</a>', rows_of_owner_url(ApiToken, owner), owner.live_api_token_count
         )

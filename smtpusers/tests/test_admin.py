@@ -128,8 +128,8 @@ def test_it_lets_support_find_disable_and_reset_an_smtp_user_that_the_customer_a
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"q": "example.com"}, {"status": "Enable", "o": "2"}],
-    ids=["plain", "search-login-email", "filter-and-sort-by-owner"],
+    [{}, {"q": "example.com", "o": "-2.1"}, {"status": "Enable", "o": "3"}],
+    ids=["plain", "search-login-email-sort-by-owner", "filter-and-sort-by-status"],
 )
 def test_it_lists_1_or_200_smtp_users_with_the_same_number_of_queries(support_client, params):
     make_customers(1)
