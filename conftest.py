@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import Owner, User
-from accounts.services import create_owner
+from accounts.services import create_owner, create_staff_member
 
 
 @dataclass
@@ -59,3 +59,24 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@dataclass
+class StaffLogin:
+    user: User
+    password: str
+
+
+@pytest.fixture
+def support_member(db) -> StaffLogin:
+    """A staff login in the Support group (as `manage.py createstaff` makes it)."""
+    password = "Support-Correct-Horse-9"
+    return StaffLogin(
+        create_staff_member(email="helper@support.example", password=password), password
+    )
+
+
+@pytest.fixture
+def superuser(db) -> StaffLogin:
+    password = "Super-Correct-Horse-9"
+    return StaffLogin(User.objects.create_superuser("root@support.example", password), password)

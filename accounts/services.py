@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -9,12 +10,15 @@ from django.utils.crypto import constant_time_compare
 from accounts.models import ApiToken, Owner, User
 from accounts.tenancy import get_owned
 from accounts.tokens import generate_token, hash_token, visible_prefix
+from accounts.validators import check_new_password, parse_login_email, parse_owner_name
 from audit.services import record_event
 from portal.errors import ServiceError
 
 # last_used_at is written at most this often per token, to keep API calls to few queries.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 TOKEN_NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
+# Created by the accounts 0002 migration; staff in it work in the admin but cannot delete.
+SUPPORT_GROUP_NAME = "Support"
 
 
 def _token_target(api_token: ApiToken) -> str:
@@ -66,20 +70,63 @@ def create_owner(
     *, name: str, email: str | None = None, password: str | None = None
 ) -> tuple[Owner, str, User | None]:
     """An owner with one API token and, given email and password, a dashboard login."""
-    if not isinstance(name, str) or not name.strip():
-        raise ServiceError("Owner name is required", field="name")
+    name = parse_owner_name(name)
     if bool(email) != bool(password):
         raise ServiceError("A login needs both an email and a password", field="email")
     with transaction.atomic():
-        owner = Owner.objects.create(name=name.strip())
+        owner = Owner.objects.create(name=name)
         login = None
         if email:
-            email = User.objects.normalize_email(email).lower()
-            if User.objects.filter(email=email).exists():
-                raise ServiceError(f"A login with email {email} already exists", field="email")
+            email = _unused_login_email(email)
             login = User.objects.create_user(email=email, password=password, owner=owner)
         _, token = create_api_token(owner, name="default")
     return owner, token, login
+
+
+def update_owner(owner: Owner, *, name=None, is_active=None) -> Owner:
+    """Rename and/or (de)activate an owner; an inactive owner's tokens and logins stop working."""
+    changes = {}
+    if name is not None:
+        changes["name"] = parse_owner_name(name)
+    if is_active is not None:
+        if not isinstance(is_active, bool):
+            raise ServiceError("is_active must be true or false", field="is_active")
+        changes["is_active"] = is_active
+    with transaction.atomic():
+        owner = Owner.objects.select_for_update().get(pk=owner.pk)
+        changed = [field for field, value in changes.items() if getattr(owner, field) != value]
+        if changed:
+            record_event(
+                owner,
+                action="owner.update",
+                target=f"Owner {owner.owner_id}",
+                changes={field: [getattr(owner, field), changes[field]] for field in changed},
+            )
+            for field in changed:
+                setattr(owner, field, changes[field])
+            owner.save(update_fields=[*changed, "updated_at"])
+    return owner
+
+
+def create_staff_member(*, email: str, password: str) -> User:
+    """A staff login (no owner) in the Support group: it works in the admin, deletes nothing."""
+    email = parse_login_email(email)
+    check_new_password(password, user=User(email=email))
+    with transaction.atomic():
+        email = _unused_login_email(email)
+        support = Group.objects.filter(name=SUPPORT_GROUP_NAME).first()
+        if support is None:
+            raise ServiceError(f"The {SUPPORT_GROUP_NAME} group is missing: run manage.py migrate")
+        staff_member = User.objects.create_user(email=email, password=password, is_staff=True)
+        staff_member.groups.add(support)
+    return staff_member
+
+
+def _unused_login_email(email) -> str:
+    email = parse_login_email(email)
+    if User.objects.filter(email=email).exists():
+        raise ServiceError(f"A login with email {email} already exists", field="email")
+    return email
 
 
 def authenticate_api_token(owner_id, token) -> ApiToken | None:

@@ -1,0 +1,225 @@
+"""Staff admin for SMTP users: find them fast, act on them only through the services."""
+
+from collections import defaultdict
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.html import format_html
+
+from accounts.admin_tools import (
+    OwnerFilter,
+    SuperuserDeletesOnly,
+    by_service_rule,
+    owner_link,
+    shown_once_response,
+)
+from portal.errors import NotFoundError, ServiceError
+from smtpusers.models import SmtpUser
+from smtpusers.services import (
+    create_smtp_user,
+    reset_smtp_password,
+    set_smtp_users_status,
+    update_smtp_user,
+)
+from smtpusers.validators import STATUS_DISABLE, STATUS_ENABLE, parse_limit, parse_status
+
+STATUS_CHOICES = [(STATUS_ENABLE, STATUS_ENABLE), (STATUS_DISABLE, STATUS_DISABLE)]
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return STATUS_CHOICES
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        try:
+            return queryset.filter(is_enabled=parse_status(self.value()))
+        except ServiceError as error:
+            raise IncorrectLookupParameters(error.message) from None
+
+
+class SmtpUserAddForm(forms.ModelForm):
+    # Text in, checked by the services' own parse_limit: the admin adds no rule of its own.
+    total_limit = forms.CharField(label="Total limit", widget=forms.NumberInput(attrs={"min": 1}))
+    hourly_limit = forms.CharField(label="Hourly limit", widget=forms.NumberInput(attrs={"min": 1}))
+
+    class Meta:
+        model = SmtpUser
+        fields = ("owner", "total_limit", "hourly_limit")
+
+    def clean_total_limit(self):
+        return by_service_rule(parse_limit, self.cleaned_data["total_limit"], field="total_limit")
+
+    def clean_hourly_limit(self):
+        return by_service_rule(parse_limit, self.cleaned_data["hourly_limit"], field="hourly_limit")
+
+
+class SmtpUserChangeForm(SmtpUserAddForm):
+    status = forms.ChoiceField(label="Status", choices=STATUS_CHOICES)
+
+    class Meta(SmtpUserAddForm.Meta):
+        fields = ("total_limit", "hourly_limit")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].initial = self.instance.status
+
+
+@admin.register(SmtpUser)
+class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
+    list_display = (
+        "smtp_user_name",
+        "owner_name",
+        "status",
+        "total_limit",
+        "hourly_limit",
+        "total_used",
+        "used_this_hour",
+        "created_at",
+    )
+    list_filter = (StatusFilter, OwnerFilter)
+    search_fields = (
+        "smtp_user_name",
+        "owner__name",
+        "=owner__owner_id",
+        "owner__logins__email",
+    )
+    search_help_text = "SMTP user name, owner name, an owner login's email, or the exact owner_id."
+    ordering = ("-created_at", "-id")
+    # The encrypted password and the counters are never editable here; the password is
+    # never displayed at all.
+    readonly_fields = (
+        "smtp_user_name",
+        "owner_name",
+        "total_used",
+        "used_this_hour",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("smtp_user_name", "owner_name", "status")}),
+        ("Limits", {"fields": ("total_limit", "hourly_limit")}),
+        ("Usage", {"fields": ("total_used", "used_this_hour", "created_at", "updated_at")}),
+    )
+    add_fieldsets = ((None, {"fields": ("owner", "total_limit", "hourly_limit")}),)
+    autocomplete_fields = ("owner",)
+    form = SmtpUserChangeForm
+    add_form = SmtpUserAddForm
+    actions = ("disable_smtp_users", "enable_smtp_users", "reset_smtp_passwords")
+
+    @admin.display(description="owner", ordering="owner__name")
+    def owner_name(self, smtp_user):
+        return owner_link(smtp_user.owner)
+
+    @admin.display(description="status", ordering="is_enabled")
+    def status(self, smtp_user):
+        return smtp_user.status
+
+    @admin.display(description="used this hour")
+    def used_this_hour(self, smtp_user):
+        return smtp_user.used_in_hour_of(timezone.now())
+
+    def get_queryset(self, request):
+        # The owner for every row, page and action in the same query; the ciphertext is needed
+        # by no admin page, so it is not even read.
+        return super().get_queryset(request).select_related("owner").defer("password_encrypted")
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets if obj else self.add_fieldsets
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        limits = {
+            "total_limit": form.cleaned_data["total_limit"],
+            "hourly_limit": form.cleaned_data["hourly_limit"],
+        }
+        if change:
+            try:
+                saved = update_smtp_user(
+                    obj.owner,
+                    smtp_user_name=obj.smtp_user_name,
+                    status=form.cleaned_data["status"],
+                    **limits,
+                )
+            except NotFoundError as error:
+                # Deleted by a superuser while this form was open.
+                raise Http404(error.message) from None
+        else:
+            saved, password = create_smtp_user(form.cleaned_data["owner"], **limits)
+            self._show_new_password(request, saved, password)
+        # The admin logs and redirects with `obj`: make it the row the service wrote.
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return shown_once_response(self, request, title="New SMTP user")
+
+    @admin.action(description="Disable selected SMTP users", permissions=["change"])
+    def disable_smtp_users(self, request, queryset):
+        self._set_status(request, queryset, STATUS_DISABLE, done="Disabled")
+
+    @admin.action(description="Enable selected SMTP users", permissions=["change"])
+    def enable_smtp_users(self, request, queryset):
+        self._set_status(request, queryset, STATUS_ENABLE, done="Enabled")
+
+    @admin.action(
+        description="Reset passwords of selected SMTP users (shown once)", permissions=["change"]
+    )
+    def reset_smtp_passwords(self, request, queryset):
+        smtp_users = list(queryset)
+        try:
+            with transaction.atomic():
+                new_passwords = []
+                for smtp_user in smtp_users:
+                    _, password = reset_smtp_password(
+                        smtp_user.owner, smtp_user_name=smtp_user.smtp_user_name
+                    )
+                    self.log_change(request, smtp_user, "Reset the SMTP password.")
+                    new_passwords.append((smtp_user, password))
+        except ServiceError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return None
+        for smtp_user, password in new_passwords:
+            self._show_new_password(request, smtp_user, password)
+        return shown_once_response(self, request, title="New SMTP passwords")
+
+    def _set_status(self, request, queryset, status, *, done):
+        smtp_users = list(queryset)
+        names_by_owner = defaultdict(list)
+        for smtp_user in smtp_users:
+            names_by_owner[smtp_user.owner].append(smtp_user.smtp_user_name)
+        try:
+            with transaction.atomic():
+                for owner, names in names_by_owner.items():
+                    set_smtp_users_status(owner, smtp_user_names=names, status=status)
+                for smtp_user in smtp_users:
+                    self.log_change(request, smtp_user, f"Set status to {status}.")
+        except ServiceError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return
+        self.message_user(request, f"{done} {len(smtp_users)} SMTP user(s).", messages.SUCCESS)
+
+    def _show_new_password(self, request, smtp_user, password):
+        self.message_user(
+            request,
+            format_html(
+                # Starts with words: the admin capitalises a message's first letter.
+                "New password for {} (owner {}): <code>{}</code>",
+                smtp_user.smtp_user_name,
+                smtp_user.owner.name,
+                password,
+            ),
+            messages.WARNING,
+        )
