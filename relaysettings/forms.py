@@ -100,8 +100,7 @@ class RelaySettingForm(forms.Form):
     auth_user = forms.CharField(
         label="User name",
         required=False,
-        help_text="Leave user name and password blank for a server that needs no "
-        "authentication.",
+        help_text="Leave user name and password blank for a server that needs no authentication.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     auth_password = forms.CharField(

@@ -179,6 +179,18 @@ class RelaySettingInput:
         }
 
 
+def parse_object(value, *, field: str, required: bool = False) -> dict | None:
+    """A JSON object, or None when an optional one is left out."""
+    name = field.rsplit(".", 1)[-1]
+    if value is None:
+        if required:
+            raise ServiceError(f"{name} is required", field=field)
+        return None
+    if not isinstance(value, dict):
+        raise ServiceError(f"{name} must be an object", field=field)
+    return value
+
+
 class _FieldErrors:
     """Runs parsers and collects every field's error, so one answer lists all of them."""
 
@@ -186,6 +198,7 @@ class _FieldErrors:
         self.errors: dict[str, str] = {}
 
     def take(self, parse, *args, **kwargs):
+        """The parsed value, or None after noting the field's error."""
         try:
             return parse(*args, **kwargs)
         except DomainRequiredError:
@@ -194,21 +207,6 @@ class _FieldErrors:
             self.errors[error.field] = error.message
             return None
 
-    def add(self, field: str, message: str) -> None:
-        self.errors[field] = message
-
-
-def _object_or_none(value, *, field: str, errors: _FieldErrors, required: bool) -> dict | None:
-    name = field.rsplit(".", 1)[-1]
-    if value is None:
-        if required:
-            errors.add(field, f"{name} is required")
-        return None
-    if not isinstance(value, dict):
-        errors.add(field, f"{name} must be an object")
-        return None
-    return value
-
 
 def parse_relay_setting(*, domain, data, allow_blank_password: bool = False) -> RelaySettingInput:
     """The whole record (seed 004's body) and its domain, or InvalidFieldsError listing every
@@ -216,17 +214,18 @@ def parse_relay_setting(*, domain, data, allow_blank_password: bool = False) -> 
     errors = _FieldErrors()
     domain = errors.take(parse_domain, domain)
     if not isinstance(data, dict):
-        errors.add("body", "The request body must be a JSON object")
-        raise InvalidFieldsError(errors.errors)
+        raise InvalidFieldsError(
+            {**errors.errors, "body": "The request body must be a JSON object"}
+        )
 
     provider = errors.take(parse_provider, data.get("provider"))
     description = errors.take(
-        parse_text, data.get("description"), field="description",
-        max_length=MAX_DESCRIPTION_LENGTH,
+        parse_text, data.get("description"), field="description", max_length=MAX_DESCRIPTION_LENGTH
     )
     from_address = errors.take(parse_email_address, data.get("from"), field="from")
 
-    options = _object_or_none(data.get("options"), field="options", errors=errors, required=True)
+    # Without a usable `options`, its fields are not checked: one error says it all.
+    options = errors.take(parse_object, data.get("options"), field="options", required=True)
     host = port = secure = debug = reject_unauthorized = None
     auth_user, auth_password = "", None
     if options is not None:
@@ -236,26 +235,31 @@ def parse_relay_setting(*, domain, data, allow_blank_password: bool = False) -> 
             parse_flag, options.get("secure"), field="options.secure", default=False
         )
         debug = errors.take(parse_flag, options.get("debug"), field="options.debug", default=False)
-        tls = _object_or_none(
-            options.get("tls"), field="options.tls", errors=errors, required=False
-        ) or {}
+        tls = errors.take(parse_object, options.get("tls"), field="options.tls") or {}
         reject_unauthorized = errors.take(
-            parse_flag, tls.get("rejectUnauthorized"),
-            field="options.tls.rejectUnauthorized", default=True,
+            parse_flag,
+            tls.get("rejectUnauthorized"),
+            field="options.tls.rejectUnauthorized",
+            default=True,
         )
-        auth = _object_or_none(
-            options.get("auth"), field="options.auth", errors=errors, required=False
-        )
+        auth = errors.take(parse_object, options.get("auth"), field="options.auth")
         if auth is not None:
             auth_user = errors.take(
-                parse_text, auth.get("user"), field="options.auth.user",
-                max_length=MAX_AUTH_USER_LENGTH, required=True,
+                parse_text,
+                auth.get("user"),
+                field="options.auth.user",
+                max_length=MAX_AUTH_USER_LENGTH,
+                required=True,
             )
             password = auth.get("pass")
-            if not (allow_blank_password and (password is None or password == "")):
+            if not (allow_blank_password and password in (None, "")):
                 auth_password = errors.take(
-                    parse_text, password, field="options.auth.pass",
-                    max_length=MAX_PASSWORD_LENGTH, required=True, strip=False,
+                    parse_text,
+                    password,
+                    field="options.auth.pass",
+                    max_length=MAX_PASSWORD_LENGTH,
+                    required=True,
+                    strip=False,
                 )
 
     if errors.errors:

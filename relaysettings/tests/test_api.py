@@ -31,7 +31,10 @@ def expected_record(public_id: str, record: dict, domain: str = SEED_DOMAIN) -> 
 @pytest.mark.parametrize("prefix", PREFIXES)
 def test_it_creates_settings_with_post_and_answers_the_seed_shape(client, alice, prefix):
     response = call(
-        client, "POST", settings_url(prefix, domain=SEED_DOMAIN), headers=alice.headers,
+        client,
+        "POST",
+        settings_url(prefix, domain=SEED_DOMAIN),
+        headers=alice.headers,
         body=seed_record(),
     )
 
@@ -41,9 +44,16 @@ def test_it_creates_settings_with_post_and_answers_the_seed_shape(client, alice,
     assert body == expected_record(body["_id"], seed_record())
     assert list(body) == ["_id", "provider", "description", "from", "options", "domain"]
     stored = RelaySetting.objects.get()
-    assert (stored.owner, stored.domain, stored.public_id) == (alice.owner, SEED_DOMAIN, body["_id"])
+    assert (stored.owner, stored.domain, stored.public_id) == (
+        alice.owner,
+        SEED_DOMAIN,
+        body["_id"],
+    )
     assert (stored.host, stored.port, stored.secure, stored.tls_reject_unauthorized) == (
-        "m.webitel.com", 465, True, False,
+        "m.webitel.com",
+        465,
+        True,
+        False,
     )
 
 
@@ -109,7 +119,10 @@ def test_it_replaces_an_existing_record_with_put(client, alice, prefix):
     replacement = seed_record(description="My updated setting", options__auth__pass="n3w-pass")
 
     response = call(
-        client, "PUT", settings_url(prefix, domain=SEED_DOMAIN), headers=alice.headers,
+        client,
+        "PUT",
+        settings_url(prefix, domain=SEED_DOMAIN),
+        headers=alice.headers,
         body=replacement,
     )
 
@@ -147,7 +160,8 @@ def test_it_deletes_and_counts_removed_records(client, alice, prefix):
 
     assert (first.status_code, first.json()) == (200, {"status": "OK", "Info": "Removed 1 record."})
     assert (second.status_code, second.json()) == (
-        200, {"status": "OK", "Info": "Removed 0 record."},
+        200,
+        {"status": "OK", "Info": "Removed 0 record."},
     )
     assert not RelaySetting.objects.exists()
 
@@ -170,8 +184,11 @@ def test_it_answers_a_record_without_auth_without_the_auth_key(client, alice):
 
 
 def test_it_fills_defaults_for_left_out_optional_fields(client, alice):
-    record = {"provider": "smtp", "from": "me@example.com", "options": {"host": "h.example.com",
-                                                                       "port": 25}}
+    record = {
+        "provider": "smtp",
+        "from": "me@example.com",
+        "options": {"host": "h.example.com", "port": 25},
+    }
 
     response = call(
         client, "POST", settings_url(domain="example.com"), headers=alice.headers, body=record
@@ -207,7 +224,10 @@ def test_it_takes_a_get_answer_back_as_a_put_body(client, alice):
 
 def test_it_stores_domains_lowercase_and_idna_encoded(client, alice):
     created = call(
-        client, "POST", settings_url(domain="Mail.Bücher.EXAMPLE."), headers=alice.headers,
+        client,
+        "POST",
+        settings_url(domain="Mail.Bücher.EXAMPLE."),
+        headers=alice.headers,
         body=seed_record(),
     )
     read_back = call(
@@ -233,7 +253,10 @@ def test_it_normalises_the_from_domain_and_the_host(client, alice):
 @pytest.mark.parametrize("host", ["192.0.2.10", "2001:db8::1", "[2001:db8::1]", "localhost"])
 def test_it_accepts_ip_addresses_and_single_label_hosts(client, alice, host):
     response = call(
-        client, "POST", settings_url(domain=SEED_DOMAIN), headers=alice.headers,
+        client,
+        "POST",
+        settings_url(domain=SEED_DOMAIN),
+        headers=alice.headers,
         body=seed_record(options__host=host),
     )
 
@@ -244,8 +267,9 @@ def test_it_accepts_ip_addresses_and_single_label_hosts(client, alice, host):
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
 @pytest.mark.parametrize("query", [{}, {"domain": ""}, {"domain": "  "}])
 def test_it_requires_a_domain(client, alice, method, query):
-    response = call(client, method, settings_url(**query), headers=alice.headers,
-                    body=seed_record())
+    response = call(
+        client, method, settings_url(**query), headers=alice.headers, body=seed_record()
+    )
 
     assert response.status_code == 400
     assert response.json() == DOMAIN_REQUIRED
@@ -260,16 +284,23 @@ def test_it_requires_a_domain(client, alice, method, query):
         lambda tenant: {"X-Key": tenant.owner_id},
         lambda tenant: {"X-Access-Token": tenant.token},
         lambda tenant: {"X-Key": tenant.owner_id, "X-Access-Token": tenant.token + "x"},
-        lambda tenant: {"X-Key": "8fd26a17-eb28-4c74-aa6f-a3794f4f466c",
-                        "X-Access-Token": tenant.token},
+        lambda tenant: {
+            "X-Key": "8fd26a17-eb28-4c74-aa6f-a3794f4f466c",
+            "X-Access-Token": tenant.token,
+        },
     ],
     ids=["none", "key-only", "token-only", "wrong-token", "wrong-key"],
 )
 def test_it_refuses_missing_or_wrong_credentials(client, alice, method, headers_for):
     create_setting(alice)
 
-    response = call(client, method, settings_url(domain=SEED_DOMAIN),
-                    headers=headers_for(alice), body=seed_record(description="changed"))
+    response = call(
+        client,
+        method,
+        settings_url(domain=SEED_DOMAIN),
+        headers=headers_for(alice),
+        body=seed_record(description="changed"),
+    )
 
     assert response.status_code == 401
     assert response.json() == INVALID_CREDENTIALS
@@ -342,10 +373,12 @@ def test_it_answers_unknown_paths_with_404_in_the_envelope(client, alice, path):
 def test_it_serves_paths_with_and_without_a_trailing_slash_without_redirects(client, alice):
     create_setting(alice)
 
-    plain = call(client, "GET", f"/api/v2/email/settings?domain={SEED_DOMAIN}",
-                 headers=alice.headers)
-    slashed = call(client, "GET", f"/engine/api/v2/email/settings/?domain={SEED_DOMAIN}",
-                   headers=alice.headers)
+    plain = call(
+        client, "GET", f"/api/v2/email/settings?domain={SEED_DOMAIN}", headers=alice.headers
+    )
+    slashed = call(
+        client, "GET", f"/engine/api/v2/email/settings/?domain={SEED_DOMAIN}", headers=alice.headers
+    )
 
     assert plain.status_code == slashed.status_code == 200
     assert plain.json() == slashed.json()
@@ -373,7 +406,8 @@ def test_it_answers_503_while_the_database_is_unavailable(client, alice, monkeyp
 
     assert response.status_code == 503
     assert response.json() == {
-        "status": "error", "info": "Service temporarily unavailable; try again",
+        "status": "error",
+        "info": "Service temporarily unavailable; try again",
     }
 
 
@@ -395,8 +429,13 @@ def test_it_shows_another_owners_domain_as_missing(client, alice, bob):
 def test_it_keeps_each_owners_record_for_the_same_domain_apart(client, alice, bob):
     url = settings_url(domain=SEED_DOMAIN)
     alices = call(client, "POST", url, headers=alice.headers, body=seed_record())
-    bobs = call(client, "POST", url, headers=bob.headers,
-                body=seed_record(description="Bob's", options__auth__pass="bob-pass"))
+    bobs = call(
+        client,
+        "POST",
+        url,
+        headers=bob.headers,
+        body=seed_record(description="Bob's", options__auth__pass="bob-pass"),
+    )
 
     assert alices.json()["_id"] != bobs.json()["_id"]
     assert call(client, "GET", url, headers=alice.headers).json() == alices.json()

@@ -80,7 +80,10 @@ def test_it_creates_settings_from_the_form(alice_client, alice):
 
     stored = RelaySetting.objects.get()
     assert (stored.owner, stored.domain, stored.host, stored.port) == (
-        alice.owner, "mail.example.com", "smtp.example.com", 587,
+        alice.owner,
+        "mail.example.com",
+        "smtp.example.com",
+        587,
     )
     assert (stored.secure, stored.tls_reject_unauthorized, stored.debug) == (False, True, False)
     assert selectors.auth_password_of(stored) == "S3cret-relay-pass"
@@ -114,7 +117,9 @@ def test_it_shows_the_services_errors_next_to_the_fields(alice_client):
 def test_it_refuses_a_domain_that_already_has_settings(alice_client, alice):
     create_setting(alice, domain="mail.example.com")
 
-    response = alice_client.post(reverse("relaysettings:create"), form_data(domain="MAIL.example.com"))
+    response = alice_client.post(
+        reverse("relaysettings:create"), form_data(domain="MAIL.example.com")
+    )
 
     assert response.context["form"].errors == {
         "domain": ["mail.example.com already has email settings; edit them instead"]
@@ -130,9 +135,7 @@ def test_it_asks_for_a_password_with_a_new_user_name(alice_client):
 
 
 def test_it_creates_an_unauthenticated_relay_without_user_and_password(alice_client):
-    alice_client.post(
-        reverse("relaysettings:create"), form_data(auth_user="", auth_password="")
-    )
+    alice_client.post(reverse("relaysettings:create"), form_data(auth_user="", auth_password=""))
 
     stored = RelaySetting.objects.get()
     assert (stored.auth_user, stored.auth_password_encrypted) == ("", "")
@@ -144,8 +147,14 @@ def test_it_edits_settings_and_never_renders_the_password(alice_client, alice):
 
     page = alice_client.get(url).content.decode()
     response = alice_client.post(
-        url, form_data(domain=None, description="Changed", port="2525", auth_user="my@webitel.com",
-                       auth_password="")
+        url,
+        form_data(
+            domain=None,
+            description="Changed",
+            port="2525",
+            auth_user="my@webitel.com",
+            auth_password="",
+        ),
     )
 
     assert PASSWORD not in page
@@ -230,8 +239,12 @@ def test_it_answers_404_for_missing_or_malformed_domains(alice_client, domain):
 def test_it_sends_a_test_message_from_the_dashboard(alice_client, alice, smtp_server):
     server = smtp_server(users={"relay-user": "relay-pass"})
     create_setting(
-        alice, options__host=server.host, options__port=server.port, options__secure=False,
-        options__auth__user="relay-user", options__auth__pass="relay-pass",
+        alice,
+        options__host=server.host,
+        options__port=server.port,
+        options__secure=False,
+        options__auth__user="relay-user",
+        options__auth__pass="relay-pass",
     )
     url = reverse("relaysettings:test-send", args=[SEED_DOMAIN])
 
@@ -250,8 +263,12 @@ def test_it_sends_a_test_message_from_the_dashboard(alice_client, alice, smtp_se
 def test_it_shows_the_upstreams_error_verbatim(alice_client, alice, smtp_server):
     server = smtp_server(users={"relay-user": "relay-pass"})
     create_setting(
-        alice, options__host=server.host, options__port=server.port, options__secure=False,
-        options__auth__user="relay-user", options__auth__pass="wrong",
+        alice,
+        options__host=server.host,
+        options__port=server.port,
+        options__secure=False,
+        options__auth__user="relay-user",
+        options__auth__pass="wrong",
     )
 
     response = alice_client.post(
@@ -260,7 +277,9 @@ def test_it_shows_the_upstreams_error_verbatim(alice_client, alice, smtp_server)
 
     page = response.content.decode()
     assert "Sending failed." in page
-    assert '<code class="upstream-reply">535 5.7.8 Authentication credentials invalid</code>' in page
+    assert (
+        '<code class="upstream-reply">535 5.7.8 Authentication credentials invalid</code>' in page
+    )
     assert server.messages == []
 
 

@@ -72,8 +72,9 @@ def test_it_uses_starttls_on_a_self_signed_certificate_when_told_not_to_verify(
     client, alice, smtp_server, tls_certificate
 ):
     # AUTH is only offered after STARTTLS here, as on real submission servers.
-    server = smtp_server(users={"relay-user": "relay-pass"}, starttls=tls_certificate,
-                         require_starttls=True)
+    server = smtp_server(
+        users={"relay-user": "relay-pass"}, starttls=tls_certificate, require_starttls=True
+    )
     store_settings(alice, server, reject_unauthorized=False, auth=("relay-user", "relay-pass"))
 
     response = send_test(client, alice)
@@ -159,7 +160,9 @@ def test_it_refuses_a_bad_recipient(client, alice, smtp_server, to):
 
     assert response.status_code == 400
     assert response.json() == {
-        "status": "error", "info": "Bad parameters.", "errors": {"to": "to must be an email address"},
+        "status": "error",
+        "info": "Bad parameters.",
+        "errors": {"to": "to must be an email address"},
     }
     assert server.messages == []
 
@@ -184,14 +187,17 @@ def test_it_requires_credentials_a_domain_and_post(client, alice, smtp_server):
 
     anonymous = call(client, "POST", send_test_url(RECIPIENT, domain=SEED_DOMAIN))
     no_domain = call(client, "POST", send_test_url(RECIPIENT), headers=alice.headers)
-    wrong_method = call(client, "GET", send_test_url(RECIPIENT, domain=SEED_DOMAIN),
-                        headers=alice.headers)
+    wrong_method = call(
+        client, "GET", send_test_url(RECIPIENT, domain=SEED_DOMAIN), headers=alice.headers
+    )
 
     assert (anonymous.status_code, anonymous.json()) == (401, error_body("Invalid Token or Key"))
     assert (no_domain.status_code, no_domain.json()) == (
-        400, error_body("Bad request (domain required)."),
+        400,
+        error_body("Bad request (domain required)."),
     )
     assert (wrong_method.status_code, wrong_method.json()) == (
-        405, error_body("Method GET not allowed"),
+        405,
+        error_body("Method GET not allowed"),
     )
     assert server.messages == []

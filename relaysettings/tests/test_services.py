@@ -5,7 +5,6 @@ import threading
 import pytest
 from django.db import connection
 
-
 from portal.errors import InvalidFieldsError, NotFoundError, ServiceError
 from relaysettings import selectors, services
 from relaysettings.models import RelaySetting
@@ -19,9 +18,7 @@ def test_it_never_stores_the_password_in_plain_text(alice):
     relay_setting = create_setting(alice)
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT * FROM relaysettings_relaysetting WHERE id = %s", [relay_setting.pk]
-        )
+        cursor.execute("SELECT * FROM relaysettings_relaysetting WHERE id = %s", [relay_setting.pk])
         row = cursor.fetchone()
 
     assert not any(PASSWORD in str(column) for column in row)
@@ -73,7 +70,9 @@ def test_it_refuses_to_create_a_domain_twice_when_creating_only(alice):
 
     with pytest.raises(ServiceError) as raised:
         services.save_relay_setting(
-            alice.owner, domain=SEED_DOMAIN.upper(), data=seed_record(description="x"),
+            alice.owner,
+            domain=SEED_DOMAIN.upper(),
+            data=seed_record(description="x"),
             create_only=True,
         )
 
@@ -118,10 +117,15 @@ def test_it_updates_the_record_another_request_created_meanwhile(
 
     def save_after_a_competitor(self, *args, **kwargs):
         if not competitor:
-            competitor.append(_create_in_another_connection(
-                owner=alice.owner, domain=SEED_DOMAIN, from_address="a@b.com",
-                host="competitor.example.com", port=25,
-            ))
+            competitor.append(
+                _create_in_another_connection(
+                    owner=alice.owner,
+                    domain=SEED_DOMAIN,
+                    from_address="a@b.com",
+                    host="competitor.example.com",
+                    port=25,
+                )
+            )
         return original_save(self, *args, **kwargs)
 
     monkeypatch.setattr(RelaySetting, "save", save_after_a_competitor)
