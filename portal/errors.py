@@ -12,3 +12,12 @@ class ServiceError(Exception):
 
 class NotFoundError(ServiceError):
     """The object does not exist for this owner (another owner's object included)."""
+
+
+class InvalidFieldsError(ServiceError):
+    """Several inputs refused at once: `errors` maps each offending field to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        first_field, first_message = next(iter(errors.items()))
+        super().__init__(first_message, field=first_field)
+        self.errors = dict(errors)

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import views as account_views
 from portal import views as portal_views
+from relaysettings import api as relay_api
 from smtpusers import api as smtp_api
 
 urlpatterns = [
@@ -15,6 +16,10 @@ urlpatterns = [
     path("v1.0/settings/", include("smtpusers.api_urls", namespace="smtp-api-v1")),
     path("settings/", include("smtpusers.api_urls", namespace="smtp-api")),
     re_path(r"^v1\.0/", smtp_api.UnknownCall.as_view()),
+    # The email settings API, with and without Webitel's /engine/ prefix.
+    re_path(r"^(?:engine/)?api/v2/", include("relaysettings.api_urls")),
+    re_path(r"^(?:engine/)?api/v2$", relay_api.UnknownCall.as_view()),
+    path("domains/", include("relaysettings.urls")),
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("smtp-users/", include("smtpusers.urls")),

@@ -63,6 +63,15 @@ def _reply_text(code: int, text) -> str:
     return f"{code} {text}".strip()
 
 
+def _quit_quietly(connection: smtplib.SMTP) -> None:
+    """QUIT and close. Unlike `with SMTP(...)`, a bad reply to QUIT once the message was
+    accepted is no error: reporting one would make the relay send the message twice."""
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
 def send_message(
     target: SmtpTarget,
     *,
@@ -83,7 +92,7 @@ def send_message(
             )
         else:
             connection = smtplib.SMTP(target.host, target.port, timeout=timeout)
-        with connection:
+        try:
             connection.ehlo()
             if not target.secure and connection.has_extn("starttls"):
                 connection.starttls(context=context)
@@ -91,6 +100,11 @@ def send_message(
             if target.auth_user:
                 connection.login(target.auth_user, target.auth_password or "")
             refused = connection.sendmail(mail_from, recipients, message)
+        except BaseException:
+            # No QUIT after a failure: waiting for its reply could add another full timeout.
+            connection.close()
+            raise
+        _quit_quietly(connection)
     except smtplib.SMTPRecipientsRefused as error:
         replies = {rcpt: _reply_text(code, text) for rcpt, (code, text) in error.recipients.items()}
         permanent = all(reply.startswith("5") for reply in replies.values())

@@ -1,0 +1,178 @@
+"""The Webitel-compatible domain email settings API (../shared/API.md §2, seed 004).
+
+Served under /api/v2/ and /engine/api/v2/. Credentials: the X-Key / X-Access-Token headers, or
+x_key / access_token as query or body fields. Every error, of every path and method, is
+{"status": "error", "info": ...} (plus "errors" for bad parameters).
+"""
+
+import logging
+
+from django.db import DatabaseError, OperationalError
+from django.http import Http404, QueryDict
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_auth import (
+    ApiAuthenticationFailed,
+    ApiAuthenticationThrottled,
+    authenticate_owner,
+)
+from portal.errors import InvalidFieldsError, NotFoundError, ServiceError
+from relaysettings import selectors, services
+from relaysettings.models import RelaySetting
+from relaysettings.validators import DomainRequiredError
+
+logger = logging.getLogger(__name__)
+
+NOT_A_JSON_OBJECT = "The request body must be a JSON object (Content-Type: application/json)"
+
+
+def error_response(http_status: int, info: str, **extra) -> Response:
+    return Response({"status": "error", "info": info, **extra}, status=http_status)
+
+
+def _error_for(exc, view) -> Response:
+    if isinstance(exc, DomainRequiredError):
+        return error_response(400, "Bad request (domain required).")
+    if isinstance(exc, NotFoundError):
+        return error_response(404, "Not found!")
+    if isinstance(exc, ServiceError):
+        errors = getattr(exc, "errors", None) or ({exc.field: exc.message} if exc.field else {})
+        if errors:
+            return error_response(400, "Bad parameters.", errors=errors)
+        # A refusal that is no field's fault, e.g. the upstream's reply to a test message.
+        return error_response(400, exc.message)
+    if isinstance(exc, (exceptions.ParseError, exceptions.UnsupportedMediaType)):
+        return error_response(400, "Bad parameters.", errors={"body": NOT_A_JSON_OBJECT})
+    if isinstance(exc, ApiAuthenticationFailed):
+        return error_response(401, "Invalid Token or Key")
+    if isinstance(exc, ApiAuthenticationThrottled):
+        return error_response(429, "Too many failed authentications; try again in a minute")
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        response = error_response(405, f"Method {exc.args[0]} not allowed")
+        response["Allow"] = ", ".join(view.allowed_methods)
+        return response
+    if isinstance(exc, (Http404, exceptions.NotFound)):
+        return error_response(404, "Not found!")
+    if isinstance(exc, OperationalError):
+        logger.warning("Email settings API: database unavailable: %s", type(exc).__name__)
+        return error_response(503, "Service temporarily unavailable; try again")
+    if isinstance(exc, DatabaseError):
+        logger.exception("Email settings API: database error")
+        return error_response(500, "Internal error")
+    if isinstance(exc, exceptions.APIException):
+        return error_response(exc.status_code, str(exc.detail))
+    logger.exception("Email settings API: unexpected error")
+    return error_response(500, "Internal error")
+
+
+def email_settings_exception_handler(exc, context):
+    return _error_for(exc, context["view"])
+
+
+def record_body(relay_setting: RelaySetting) -> dict:
+    """The record as seed 004 shows it; `auth` only for an authenticated relay."""
+    options = {
+        "host": relay_setting.host,
+        "port": relay_setting.port,
+        "secure": relay_setting.secure,
+        "debug": relay_setting.debug,
+        "tls": {"rejectUnauthorized": relay_setting.tls_reject_unauthorized},
+    }
+    if relay_setting.auth_user:
+        options["auth"] = {
+            "user": relay_setting.auth_user,
+            "pass": selectors.auth_password_of(relay_setting),
+        }
+    return {
+        "_id": relay_setting.public_id,
+        "provider": relay_setting.provider,
+        "description": relay_setting.description,
+        "from": relay_setting.from_address,
+        "options": options,
+        "domain": relay_setting.domain,
+    }
+
+
+class EmailSettingsApiView(APIView):
+    """Authenticates the owner before any handler runs; `self.owner`, `self.body` after."""
+
+    def get_exception_handler(self):
+        return email_settings_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method.lower() not in self.http_method_names:
+            # Before authentication, so that a wrong method is a 405 for everyone.
+            raise exceptions.MethodNotAllowed(request.method)
+        # Parsed once here: DRF answers an empty body on a second read of a malformed one.
+        try:
+            self.body, self.body_error = request.data, None
+        except (exceptions.ParseError, exceptions.UnsupportedMediaType) as error:
+            self.body, self.body_error = None, error
+        api_token = authenticate_owner(
+            request,
+            owner_id=self._credential("X-Key", "x_key"),
+            token=self._credential("X-Access-Token", "access_token"),
+        )
+        self.owner = api_token.owner
+
+    def _credential(self, header: str, field: str):
+        value = self.request.headers.get(header) or self.request.query_params.get(field)
+        if not value and isinstance(self.body, dict):
+            value = self.body.get(field)
+        return value
+
+    @property
+    def domain(self):
+        return self.request.query_params.get("domain")
+
+    def record_data(self) -> dict:
+        if self.body_error is not None or isinstance(self.body, QueryDict):
+            # The record is nested JSON: a form-encoded body cannot carry it.
+            raise InvalidFieldsError({"body": NOT_A_JSON_OBJECT})
+        return self.body
+
+
+class EmailSettings(EmailSettingsApiView):
+    http_method_names = ["get", "post", "put", "delete"]
+
+    def get(self, request, *args, **kwargs):
+        return Response(record_body(selectors.relay_setting_for(self.owner, self.domain)))
+
+    def post(self, request, *args, **kwargs):
+        relay_setting, _ = services.save_relay_setting(
+            self.owner, domain=self.domain, data=self.record_data()
+        )
+        return Response(record_body(relay_setting))
+
+    def put(self, request, *args, **kwargs):
+        relay_setting, _ = services.save_relay_setting(
+            self.owner, domain=self.domain, data=self.record_data(), replace_only=True
+        )
+        return Response(record_body(relay_setting))
+
+    def delete(self, request, *args, **kwargs):
+        removed = services.delete_relay_setting(self.owner, domain=self.domain)
+        return Response({"status": "OK", "Info": f"Removed {removed} record."})
+
+
+class SendTestEmail(EmailSettingsApiView):
+    http_method_names = ["post"]
+
+    def post(self, request, *args, to, **kwargs):
+        services.send_test_email(self.owner, domain=self.domain, to=to)
+        return Response({"status": "OK"})
+
+
+class UnknownCall(APIView):
+    """Any other path under the API prefixes: the envelope, not Django's HTML 404."""
+
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def get_exception_handler(self):
+        return email_settings_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        raise Http404()

@@ -1,0 +1,79 @@
+"""Fixtures and helpers of the email settings tests: the seed's record, API calls, SMTP servers."""
+
+import copy
+import json
+from urllib.parse import urlencode
+
+from portal.testing.smtp import smtp_server, tls_certificate  # noqa: F401 (fixtures)
+from relaysettings import services
+
+PREFIXES = ["/api/v2", "/engine/api/v2"]
+
+# The request body of seed 004's "Create email settings" example.
+SEED_RECORD = {
+    "provider": "smtp",
+    "description": "My Setting",
+    "from": "my@webitel.com",
+    "options": {
+        "host": "m.webitel.com",
+        "port": 465,
+        "secure": True,
+        "debug": False,
+        "tls": {"rejectUnauthorized": False},
+        "auth": {"user": "my@webitel.com", "pass": "itte574dsts485"},
+    },
+}
+SEED_DOMAIN = "my.webitel.com"
+
+
+def seed_record(**changes) -> dict:
+    """A deep copy of the seed's record; `options__port=25` style keys change nested fields."""
+    record = copy.deepcopy(SEED_RECORD)
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        target = record
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    return record
+
+
+def settings_url(prefix: str = "/api/v2", **query) -> str:
+    return f"{prefix}/email/settings" + (f"?{urlencode(query)}" if query else "")
+
+
+def send_test_url(to: str, prefix: str = "/api/v2", **query) -> str:
+    return f"{prefix}/email/settings/test/{to}" + (f"?{urlencode(query)}" if query else "")
+
+
+def call(client, method: str, url: str, *, headers=None, body=None, raw=None, content_type=None):
+    """One API request; `body` is sent as JSON, `raw` as given."""
+    data = raw if raw is not None else (json.dumps(body) if body is not None else "")
+    return client.generic(
+        method,
+        url,
+        data=data,
+        content_type=content_type or "application/json",
+        headers=headers or {},
+    )
+
+
+def create_setting(tenant, domain: str = SEED_DOMAIN, **changes):
+    relay_setting, _ = services.save_relay_setting(
+        tenant.owner, domain=domain, data=seed_record(**changes)
+    )
+    return relay_setting
+
+
+def smtp_settings_for(server, *, secure=False, reject_unauthorized=False, auth=None) -> dict:
+    """A record pointing at a test server (portal.testing.smtp)."""
+    options = {
+        "host": server.host,
+        "port": server.port,
+        "secure": secure,
+        "debug": False,
+        "tls": {"rejectUnauthorized": reject_unauthorized},
+    }
+    if auth:
+        options["auth"] = {"user": auth[0], "pass": auth[1]}
+    return {"provider": "smtp", "description": "", "from": "sender@example.com", "options": options}

@@ -1,0 +1,90 @@
+"""Dashboard pages for the owner's domain email settings."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.decorators import owner_required
+from portal.errors import ServiceError
+from relaysettings import selectors, services
+from relaysettings.forms import RelaySettingForm, SendTestEmailForm
+
+
+def _relay_setting_or_404(request, domain):
+    try:
+        return selectors.relay_setting_for(request.owner, domain)
+    except ServiceError:
+        # Missing, another owner's, or not even a domain name: all the same page.
+        raise Http404("No email settings for this domain") from None
+
+
+@login_required
+@owner_required
+def relay_setting_list(request):
+    return render(
+        request,
+        "relaysettings/list.html",
+        {"relay_settings": selectors.relay_settings_for(request.owner)},
+    )
+
+
+@login_required
+@owner_required
+@require_http_methods(["GET", "POST"])
+def relay_setting_create(request):
+    form = RelaySettingForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        relay_setting = form.save(request.owner)
+        if relay_setting is not None:
+            messages.success(request, f"Email settings for {relay_setting.domain} created.")
+            return redirect("relaysettings:list")
+    return render(request, "relaysettings/form.html", {"form": form, "relay_setting": None})
+
+
+@login_required
+@owner_required
+@require_http_methods(["GET", "POST"])
+def relay_setting_edit(request, domain):
+    relay_setting = _relay_setting_or_404(request, domain)
+    form = RelaySettingForm(request.POST or None, relay_setting=relay_setting)
+    if form.is_bound and form.is_valid():
+        saved = form.save(request.owner)
+        if saved is not None:
+            messages.success(request, f"Email settings for {saved.domain} saved.")
+            return redirect("relaysettings:list")
+    return render(
+        request, "relaysettings/form.html", {"form": form, "relay_setting": relay_setting}
+    )
+
+
+@login_required
+@owner_required
+@require_http_methods(["GET", "POST"])
+def relay_setting_delete(request, domain):
+    relay_setting = _relay_setting_or_404(request, domain)
+    if request.method == "POST":
+        services.delete_relay_setting(request.owner, domain=relay_setting.domain)
+        messages.success(request, f"Email settings for {relay_setting.domain} deleted.")
+        return redirect("relaysettings:list")
+    return render(request, "relaysettings/confirm_delete.html", {"relay_setting": relay_setting})
+
+
+@login_required
+@owner_required
+@require_http_methods(["GET", "POST"])
+def relay_setting_test_send(request, domain):
+    relay_setting = _relay_setting_or_404(request, domain)
+    sent_to = None
+    if request.method == "POST":
+        form = SendTestEmailForm(request.POST)
+        if form.is_valid() and form.send(request.owner, relay_setting):
+            sent_to = form.cleaned_data["to"].strip()
+    else:
+        form = SendTestEmailForm(initial={"to": request.user.email})
+    return render(
+        request,
+        "relaysettings/test_send.html",
+        {"form": form, "relay_setting": relay_setting, "sent_to": sent_to},
+    )
