@@ -2,12 +2,13 @@
 
 from datetime import timedelta
 
-from django.contrib.auth.models import Group
+from django.apps import apps as django_apps
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts.models import ApiToken, Owner, User
+from accounts.support import ensure_support_group
 from accounts.tenancy import get_owned
 from accounts.tokens import generate_token, hash_token, visible_prefix
 from accounts.validators import check_new_password, parse_login_email, parse_owner_name
@@ -18,7 +19,6 @@ from portal.errors import ServiceError
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 TOKEN_NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
 # Created by the accounts 0002 migration; staff in it work in the admin but cannot delete.
-SUPPORT_GROUP_NAME = "Support"
 
 
 def _token_target(api_token: ApiToken) -> str:
@@ -114,9 +114,7 @@ def create_staff_member(*, email: str, password: str) -> User:
     check_new_password(password, user=User(email=email))
     with transaction.atomic():
         email = _unused_login_email(email)
-        support = Group.objects.filter(name=SUPPORT_GROUP_NAME).first()
-        if support is None:
-            raise ServiceError(f"The {SUPPORT_GROUP_NAME} group is missing: run manage.py migrate")
+        support = ensure_support_group(django_apps)
         staff_member = User.objects.create_user(email=email, password=password, is_staff=True)
         staff_member.groups.add(support)
     return staff_member

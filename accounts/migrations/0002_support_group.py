@@ -3,41 +3,13 @@
 View and change, never add or delete (deleting stays with superusers).
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-SUPPORT_GROUP_NAME = "Support"
-SUPPORT_PERMISSIONS = [
-    ("accounts", "view_owner"),
-    ("accounts", "change_owner"),
-    ("accounts", "view_user"),
-    ("accounts", "view_apitoken"),
-    ("accounts", "change_apitoken"),  # to revoke
-    ("smtpusers", "view_smtpuser"),
-    ("smtpusers", "change_smtpuser"),  # to edit limits, enable, disable, reset passwords
-]
+from accounts.support import SUPPORT_GROUP_NAME, ensure_support_group
 
 
 def create_support_group(apps, schema_editor):
-    database = schema_editor.connection.alias
-    # Permissions are normally created by post_migrate, which has not run yet on a fresh
-    # database: create them now from the historical models.
-    for app_label in {app_label for app_label, _ in SUPPORT_PERMISSIONS}:
-        app_config = apps.get_app_config(app_label)
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0, using=database)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    support, _ = Group.objects.using(database).get_or_create(name=SUPPORT_GROUP_NAME)
-    support.permissions.add(
-        *(
-            Permission.objects.using(database).get(
-                content_type__app_label=app_label, codename=codename
-            )
-            for app_label, codename in SUPPORT_PERMISSIONS
-        )
-    )
+    ensure_support_group(apps, using=schema_editor.connection.alias)
 
 
 def delete_support_group(apps, schema_editor):

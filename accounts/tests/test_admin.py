@@ -107,7 +107,7 @@ def test_it_lets_createstaff_make_a_support_member_who_can_sign_in(client):
     assert [group.name for group in staff_member.groups.all()] == ["Support"]
     assert signed_in.url == "/admin/"
     models = {model["object_name"] for app in index.context["app_list"] for model in app["models"]}
-    assert models == {"Owner", "User", "ApiToken", "SmtpUser"}
+    assert models == {"Owner", "User", "ApiToken", "SmtpUser", "RelaySetting", "AuditEvent"}
 
 
 @pytest.mark.parametrize(
@@ -140,6 +140,9 @@ def test_it_gives_the_support_group_view_and_change_but_never_add_or_delete():
         "accounts.view_apitoken",
         "accounts.view_owner",
         "accounts.view_user",
+        "audit.view_auditevent",
+        "relaysettings.change_relaysetting",
+        "relaysettings.view_relaysetting",
         "smtpusers.change_smtpuser",
         "smtpusers.view_smtpuser",
     ]

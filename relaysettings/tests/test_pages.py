@@ -49,7 +49,7 @@ def test_it_lists_only_the_owners_domains(alice_client, alice, bob):
     assert "m.webitel.com:465" in page
     assert "bob.example.com" not in page
     assert PASSWORD not in page
-    assert f'href="{reverse("relaysettings:list")}">Domains</a>' in page
+    assert f'href="{reverse("relaysettings:list")}" aria-current="page">Domains</a>' in page
 
 
 def test_it_shows_an_empty_list_with_a_way_to_add(alice_client):

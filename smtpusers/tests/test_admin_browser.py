@@ -47,9 +47,6 @@ def run_action(page, label: str) -> None:
     page.click("button[name=index]")
 
 
-# The Support group comes from a data migration; an earlier live-server test's flush removes it
-# unless this test restores the migrated data first.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_lets_support_disable_and_reset_in_the_browser_and_the_api_shows_it(
     live_server, page, alice, bob
 ):

@@ -2,7 +2,8 @@ from getpass import getpass
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import SUPPORT_GROUP_NAME, create_staff_member
+from accounts.services import create_staff_member
+from accounts.support import SUPPORT_GROUP_NAME
 from portal.errors import ServiceError
 
 
