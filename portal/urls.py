@@ -11,4 +11,6 @@ urlpatterns = [
     re_path(r"^v1\.0/", smtp_api.UnknownCall.as_view()),
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("", include("smtpserver.urls")),
+    path("", include("mailqueue.urls")),
 ]

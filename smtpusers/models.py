@@ -69,7 +69,7 @@ class SmtpUsageHour(models.Model):
     count = models.IntegerField(default=0)
 
     class Meta:
-        ordering = ["smtp_user", "hour"]
+        ordering = ["hour", "id"]
         constraints = [
             models.UniqueConstraint(fields=["smtp_user", "hour"], name="smtpusagehour_user_hour"),
         ]

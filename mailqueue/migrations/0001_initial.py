@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0001_initial'),
         ('relaysettings', '0001_initial'),
-        ('smtpusers', '0002_smtpusagehour'),
+        ('smtpusers', '0001_initial'),
     ]
 
     operations = [
