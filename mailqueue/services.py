@@ -25,8 +25,7 @@ def accept_message(
     """
     with transaction.atomic():
         relay_setting = relay_setting_for_sender(smtp_user.owner_id, mail_from)
-        consume_send_quota(smtp_user.pk, now=now)
-        return QueuedMessage.objects.create(
+        message = QueuedMessage.objects.create(
             owner_id=smtp_user.owner_id,
             smtp_user=smtp_user,
             relay_setting=relay_setting,
@@ -37,6 +36,10 @@ def accept_message(
             next_attempt_at=now,
             created_at=now,
         )
+        # Counted last: the quota UPDATE locks the SMTP user's row until the commit, so the
+        # (possibly large) message is written before, not while other sessions wait.
+        consume_send_quota(smtp_user.pk, now=now)
+    return message
 
 
 def claim_next_message(*, now: datetime) -> QueuedMessage | None:
