@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from accounts.tenancy import owned_by
 from mailqueue import services
 from mailqueue.models import QueuedMessage
 from mailqueue.selectors import sender_domain
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 def deliver(message: QueuedMessage) -> None:
     """Send one claimed message and record the outcome."""
     relay_setting = (
-        RelaySetting.objects.filter(pk=message.relay_setting_id).first()
+        owned_by(message.owner_id, RelaySetting).filter(pk=message.relay_setting_id).first()
         if message.relay_setting_id
         else None
     )
@@ -78,10 +79,11 @@ class DeliveryWorker(threading.Thread):
     def wake(self) -> None:
         self._wakeup.set()
 
-    def stop(self, *, timeout: float | None = None) -> None:
+    def stop(self) -> None:
+        """Finish the message in hand, then end."""
         self._stopping.set()
         self._wakeup.set()
-        self.join(timeout)
+        self.join()
 
     def run(self) -> None:
         try:
