@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "smtpusers",
     "relaysettings",
     "audit",
+    "mailqueue",
+    "smtpserver",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +198,28 @@ SMTP_PUBLIC_HOST = env.str("SMTP_PUBLIC_HOST", default="localhost")
 SMTP_PUBLIC_PORT = env.int("SMTP_PUBLIC_PORT", default=2525)
 SMTP_PUBLIC_TLS = env.str("SMTP_PUBLIC_TLS", default="STARTTLS")
 
+# The SMTP submission server (manage.py runsmtp) and its relay queue (manage.py deliver);
+# see docs/smtp-server.md.
+SMTP_LISTEN_HOST = env.str("SMTP_LISTEN_HOST", default="127.0.0.1")
+SMTP_LISTEN_PORT = env.int("SMTP_LISTEN_PORT", default=2525)
+SMTP_IMPLICIT_TLS_PORT = env.int("SMTP_IMPLICIT_TLS_PORT", default=0)  # 0: none
+SMTP_SERVER_HOSTNAME = env.str("SMTP_SERVER_HOSTNAME", default=SMTP_PUBLIC_HOST)
+# Empty: a self-signed development certificate is generated into var/ (DEBUG only).
+SMTP_TLS_CERT_FILE = env.str("SMTP_TLS_CERT_FILE", default="")
+SMTP_TLS_KEY_FILE = env.str("SMTP_TLS_KEY_FILE", default="")
+SMTP_ALLOW_PLAINTEXT_AUTH = env.bool("SMTP_ALLOW_PLAINTEXT_AUTH", default=DEBUG)
+SMTP_AUTH_FAILURE_LIMIT = env.int("SMTP_AUTH_FAILURE_LIMIT", default=10)
+SMTP_AUTH_FAILURE_WINDOW_SECONDS = env.int("SMTP_AUTH_FAILURE_WINDOW_SECONDS", default=300)
+SMTP_MAX_MESSAGE_BYTES = env.int("SMTP_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+SMTP_MAX_RECIPIENTS = env.int("SMTP_MAX_RECIPIENTS", default=100)
+SMTP_DB_THREADS = env.int("SMTP_DB_THREADS", default=8)
+MAILQUEUE_RETRY_BASE_SECONDS = env.float("MAILQUEUE_RETRY_BASE_SECONDS", default=60)
+MAILQUEUE_RETRY_MAX_SECONDS = env.float("MAILQUEUE_RETRY_MAX_SECONDS", default=3600)
+MAILQUEUE_EXPIRY_SECONDS = env.float("MAILQUEUE_EXPIRY_SECONDS", default=3 * 24 * 3600)
+MAILQUEUE_LEASE_SECONDS = env.float("MAILQUEUE_LEASE_SECONDS", default=600)
+MAILQUEUE_POLL_SECONDS = env.float("MAILQUEUE_POLL_SECONDS", default=5)
+MAILQUEUE_RELAY_TIMEOUT_SECONDS = env.float("MAILQUEUE_RELAY_TIMEOUT_SECONDS", default=60)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
@@ -241,4 +265,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # aiosmtpd logs every SMTP command at INFO and a deprecation warning at every login;
+    # runsmtp logs what matters itself.
+    "loggers": {"mail.log": {"level": "ERROR"}},
 }

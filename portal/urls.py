@@ -25,4 +25,6 @@ urlpatterns = [
     path("smtp-users/", include("smtpusers.urls")),
     path("tokens/", include("accounts.token_urls")),
     path("activity/", include("audit.urls")),
+    path("", include("smtpserver.urls")),
+    path("", include("mailqueue.urls")),
 ]

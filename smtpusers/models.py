@@ -59,3 +59,20 @@ class SmtpUser(models.Model):
     def used_in_hour_of(self, moment: datetime) -> int:
         """Messages counted in the clock hour holding `moment`."""
         return self.hour_used if self.hour_started_at == hour_start(moment) else 0
+
+
+class SmtpUsageHour(models.Model):
+    """Messages an SMTP user sent in one clock hour (UTC): the data of the usage chart."""
+
+    smtp_user = models.ForeignKey(SmtpUser, on_delete=models.CASCADE, related_name="usage_hours")
+    hour = models.DateTimeField()
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["hour", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["smtp_user", "hour"], name="smtpusagehour_user_hour"),
+        ]
+
+    def __str__(self):
+        return f"{self.smtp_user_id} {self.hour:%Y-%m-%d %H:00}: {self.count}"

@@ -1,15 +1,19 @@
 """Every change to SMTP users goes through these functions, whatever the caller."""
 
-from django.db import IntegrityError, transaction
+import enum
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Owner
 from accounts.tenancy import get_owned, owned_by
 from audit.services import record_event
 from portal.crypto import encrypt
-from portal.errors import ServiceError
+from portal.errors import NotFoundError, ServiceError
 from smtpusers.credentials import generate_smtp_password, generate_smtp_user_name
-from smtpusers.models import SmtpUser
+from smtpusers.models import SmtpUser, hour_start
 from smtpusers.validators import (
     STATUS_DISABLE,
     STATUS_ENABLE,
@@ -150,3 +154,104 @@ def reset_smtp_password(owner: Owner, *, smtp_user_name) -> tuple[SmtpUser, str]
         smtp_user.save(update_fields=["password_encrypted", "updated_at"])
         record_event(owner, action="smtp_user.reset_password", target=_target(smtp_user_name))
     return smtp_user, password
+
+
+class Refusal(enum.Enum):
+    """Why an SMTP user may not send now; each surface maps it to its own reply."""
+
+    DISABLED = "disabled"
+    OWNER_INACTIVE = "owner_inactive"
+    HOURLY_LIMIT = "hourly_limit"
+    TOTAL_LIMIT = "total_limit"
+
+
+class SendingRefused(ServiceError):
+    def __init__(self, message: str, *, reason: Refusal):
+        super().__init__(message)
+        self.reason = reason
+
+
+def sending_refusal(smtp_user: SmtpUser, *, now: datetime) -> SendingRefused | None:
+    """Why `smtp_user` (loaded with its owner) may not send a message at `now`, if it may not."""
+    name = smtp_user.smtp_user_name
+    if not smtp_user.owner.is_active:
+        return SendingRefused(
+            f"The account of SMTP user {name} is inactive", reason=Refusal.OWNER_INACTIVE
+        )
+    if not smtp_user.is_enabled:
+        return SendingRefused(f"SMTP user {name} is disabled", reason=Refusal.DISABLED)
+    if smtp_user.total_used >= smtp_user.total_limit:
+        return SendingRefused(
+            f"Total sending limit of {smtp_user.total_limit} messages reached for {name}",
+            reason=Refusal.TOTAL_LIMIT,
+        )
+    if smtp_user.used_in_hour_of(now) >= smtp_user.hourly_limit:
+        next_hour = hour_start(now) + timedelta(hours=1)
+        return SendingRefused(
+            f"Hourly sending limit of {smtp_user.hourly_limit} messages reached for {name}; "
+            f"try again after {next_hour:%H:%M} UTC",
+            reason=Refusal.HOURLY_LIMIT,
+        )
+    return None
+
+
+# One row per SMTP user and clock hour, incremented in place. Django's bulk_create cannot
+# increment on conflict; this statement runs unchanged on PostgreSQL and SQLite.
+_COUNT_USAGE_HOUR_SQL = (
+    'INSERT INTO smtpusers_smtpusagehour (smtp_user_id, "hour", "count") VALUES (%s, %s, 1) '
+    'ON CONFLICT (smtp_user_id, "hour") '
+    'DO UPDATE SET "count" = smtpusers_smtpusagehour."count" + 1'
+)
+
+# Counting attempts: a refused update is re-tried only when, read back, no limit is reached
+# (a limit was raised, or the user re-enabled, between the update and the read).
+_QUOTA_ATTEMPTS = 3
+
+
+def consume_send_quota(smtp_user_id: int, *, now: datetime) -> None:
+    """Count one message against the SMTP user's hourly and total limits, or refuse it.
+
+    The one place that changes the usage counters. One conditional UPDATE decides, so
+    concurrent senders can never exceed a limit; the hourly window is the clock hour (UTC)
+    holding `now`. Raises SendingRefused (or NotFoundError). Run it inside the transaction
+    that stores the message, so that a refused or failed message consumes nothing.
+    """
+    hour = hour_start(now)
+    # ">=": a message stamped just before the hour turned, counted after one stamped just
+    # after, joins the newer window instead of resetting it.
+    in_current_window = Q(hour_started_at__gte=hour)
+    for _ in range(_QUOTA_ATTEMPTS):
+        # No savepoint: nothing in this block raises on purpose, and within the caller's
+        # transaction a savepoint would cost two more round trips per message.
+        with transaction.atomic(savepoint=False):
+            # Only conditions on this table's own columns (and a subquery for the owner): a
+            # join would let PostgreSQL re-check a concurrently updated row against stale
+            # values under READ COMMITTED.
+            counted = SmtpUser.objects.filter(
+                ~in_current_window | Q(hour_used__lt=F("hourly_limit")),
+                pk=smtp_user_id,
+                is_enabled=True,
+                owner__in=Owner.objects.filter(is_active=True).values("pk"),
+                total_used__lt=F("total_limit"),
+            ).update(
+                total_used=F("total_used") + 1,
+                hour_used=Case(When(in_current_window, then=F("hour_used") + 1), default=Value(1)),
+                hour_started_at=Case(
+                    When(in_current_window, then=F("hour_started_at")), default=Value(hour)
+                ),
+            )
+            if counted:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        _COUNT_USAGE_HOUR_SQL,
+                        [smtp_user_id, connection.ops.adapt_datetimefield_value(hour)],
+                    )
+        if counted:
+            return
+        smtp_user = SmtpUser.objects.select_related("owner").filter(pk=smtp_user_id).first()
+        if smtp_user is None:
+            raise NotFoundError("SMTP user not found")
+        refusal = sending_refusal(smtp_user, now=now)
+        if refusal is not None:
+            raise refusal
+    raise ServiceError("The SMTP user changed while counting; try again")

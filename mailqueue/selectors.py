@@ -1,0 +1,57 @@
+"""Reads of the mail queue and of the settings a sender may relay through, scoped to an owner."""
+
+from django.db.models import QuerySet
+
+from accounts.models import Owner
+from accounts.tenancy import owned_by
+from mailqueue.models import QueuedMessage
+from portal.errors import ServiceError
+from relaysettings.models import RelaySetting
+
+
+class SenderNotAllowed(ServiceError):
+    """The envelope sender's domain has no email settings of this owner."""
+
+
+def sender_domain(mail_from: str) -> str:
+    """The domain of an envelope sender, as relay settings store it: lowercase IDNA (ASCII)."""
+    local_part, at, domain = mail_from.rpartition("@")
+    domain = domain.strip().rstrip(".").lower()
+    if not at or not local_part or not domain:
+        raise SenderNotAllowed(f"Sender address <{mail_from}> has no domain")
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise SenderNotAllowed(f"Sender domain {domain} is not a valid domain name") from None
+
+
+def relay_setting_for_sender(owner: Owner | int, mail_from: str) -> RelaySetting:
+    """The owner's email settings for the domain of `mail_from`, or SenderNotAllowed."""
+    domain = sender_domain(mail_from)
+    relay_setting = owned_by(owner, RelaySetting).filter(domain=domain).first()
+    if relay_setting is None:
+        raise SenderNotAllowed(
+            f"Sender domain {domain} is not one of your domains with email settings"
+        )
+    return relay_setting
+
+
+def queued_messages_for(owner: Owner) -> QuerySet[QueuedMessage]:
+    """The owner's messages, newest first, without their content (for lists)."""
+    return (
+        owned_by(owner, QueuedMessage)
+        .select_related("smtp_user")
+        .only(
+            "mail_from",
+            "rcpt_to",
+            "size",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+            "created_at",
+            "delivered_at",
+            "smtp_user__smtp_user_name",
+        )
+        .order_by("-created_at", "-id")
+    )

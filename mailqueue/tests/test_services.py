@@ -1,0 +1,184 @@
+"""Accepting, claiming and recording the delivery of queued messages."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mailqueue.models import QueuedMessage
+from mailqueue.selectors import SenderNotAllowed, relay_setting_for_sender, sender_domain
+from mailqueue.services import (
+    accept_message,
+    claim_next_message,
+    record_delivered,
+    record_failure,
+    retry_delay,
+)
+from smtpserver.tests.support import make_relay_setting
+from smtpusers.models import SmtpUser
+from smtpusers.services import SendingRefused, create_smtp_user
+
+Status = QueuedMessage.Status
+NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def smtp_user(alice):
+    make_relay_setting(alice.owner, "alice.example", 2525)
+    smtp_user, _ = create_smtp_user(alice.owner, total_limit=1, hourly_limit=5)
+    return smtp_user
+
+
+def accept(smtp_user, *, mail_from="news@alice.example", now=NOON):
+    return accept_message(
+        smtp_user,
+        mail_from=mail_from,
+        recipients=["a@destination.test", "b@destination.test"],
+        data=b"Subject: hi\r\n\r\nhello\r\n",
+        now=now,
+    )
+
+
+def test_it_queues_an_accepted_message_with_its_settings_and_counts_it(alice, smtp_user):
+    message = accept(smtp_user)
+
+    message.refresh_from_db()
+    assert (message.owner_id, message.smtp_user_id, message.relay_setting.domain) == (
+        alice.owner.pk,
+        smtp_user.pk,
+        "alice.example",
+    )
+    assert (message.status, message.attempts, message.next_attempt_at, message.size) == (
+        Status.QUEUED,
+        0,
+        NOON,
+        len(b"Subject: hi\r\n\r\nhello\r\n"),
+    )
+    assert bytes(message.data) == b"Subject: hi\r\n\r\nhello\r\n"
+    assert message.rcpt_to == ["a@destination.test", "b@destination.test"]
+    assert SmtpUser.objects.get(pk=smtp_user.pk).total_used == 1
+
+
+def test_it_queues_and_counts_nothing_for_a_foreign_sender_domain(bob, smtp_user):
+    make_relay_setting(bob.owner, "bob.example", 2525)
+
+    with pytest.raises(SenderNotAllowed) as refused:
+        accept(smtp_user, mail_from="news@bob.example")
+
+    assert refused.value.message == (
+        "Sender domain bob.example is not one of your domains with email settings"
+    )
+    assert (SmtpUser.objects.get(pk=smtp_user.pk).total_used, QueuedMessage.objects.count()) == (
+        0,
+        0,
+    )
+
+
+def test_it_queues_nothing_over_the_limit(smtp_user):
+    accept(smtp_user)
+
+    with pytest.raises(SendingRefused):
+        accept(smtp_user)
+
+    assert QueuedMessage.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("mail_from", "domain"),
+    [
+        ("News@Alice.EXAMPLE", "alice.example"),
+        ("news@alice.example.", "alice.example"),
+        ("info@Bücher.Example", "xn--bcher-kva.example"),
+        ('"odd@local"@alice.example', "alice.example"),
+    ],
+)
+def test_it_normalises_the_sender_domain_like_the_email_settings(mail_from, domain):
+    assert sender_domain(mail_from) == domain
+
+
+@pytest.mark.parametrize("mail_from", ["", "no-at-sign", "@alice.example", "news@"])
+def test_it_refuses_a_sender_without_a_domain(alice, mail_from):
+    with pytest.raises(SenderNotAllowed) as refused:
+        relay_setting_for_sender(alice.owner, mail_from)
+
+    assert refused.value.message == f"Sender address <{mail_from}> has no domain"
+
+
+def test_it_claims_only_due_messages_and_marks_them_sending(smtp_user, settings):
+    settings.MAILQUEUE_LEASE_SECONDS = 600
+    message = accept(smtp_user)
+
+    assert claim_next_message(now=NOON - timedelta(seconds=1)) is None
+    claimed = claim_next_message(now=NOON)
+
+    assert claimed.pk == message.pk
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.next_attempt_at) == (
+        Status.SENDING,
+        1,
+        NOON + timedelta(seconds=600),
+    )
+    # Claimed: no other worker gets it until the lease lapses.
+    assert claim_next_message(now=NOON + timedelta(seconds=599)) is None
+    assert claim_next_message(now=NOON + timedelta(seconds=600)).attempts == 2
+
+
+def test_it_ignores_the_outcome_of_a_worker_whose_claim_lapsed(smtp_user, settings):
+    settings.MAILQUEUE_LEASE_SECONDS = 60
+    accept(smtp_user)
+    slow_worker_claim = claim_next_message(now=NOON)
+    second_claim = claim_next_message(now=NOON + timedelta(seconds=60))
+
+    assert record_delivered(slow_worker_claim, now=NOON, refused={}) is False
+    assert record_failure(second_claim, now=NOON, error="451 busy", permanent=False) is True
+    message = QueuedMessage.objects.get()
+    assert (message.status, message.attempts, message.last_error) == (
+        Status.QUEUED,
+        2,
+        "451 busy",
+    )
+
+
+def test_it_backs_off_exponentially_up_to_the_maximum(settings):
+    settings.MAILQUEUE_RETRY_BASE_SECONDS = 60
+    settings.MAILQUEUE_RETRY_MAX_SECONDS = 3600
+
+    delays = [retry_delay(attempts).total_seconds() for attempts in range(1, 9)]
+
+    assert delays == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+
+
+def test_it_schedules_a_retry_no_later_than_the_expiry_then_expires(smtp_user, settings):
+    settings.MAILQUEUE_RETRY_BASE_SECONDS = 600
+    settings.MAILQUEUE_EXPIRY_SECONDS = 900
+    accept(smtp_user)
+    first = claim_next_message(now=NOON)
+    record_failure(first, now=NOON, error="Cannot connect", permanent=False)
+    retry_at = QueuedMessage.objects.get().next_attempt_at
+    second = claim_next_message(now=retry_at)
+    record_failure(second, now=retry_at, error="Cannot connect", permanent=False)
+    last_try_at = QueuedMessage.objects.get().next_attempt_at
+    third = claim_next_message(now=last_try_at)
+    record_failure(third, now=last_try_at, error="Cannot connect again", permanent=False)
+
+    assert retry_at == NOON + timedelta(seconds=600)
+    assert last_try_at == NOON + timedelta(seconds=900)  # not 600 + 1200: the expiry comes first
+    message = QueuedMessage.objects.get()
+    assert (message.status, message.attempts, message.last_error) == (
+        Status.EXPIRED,
+        3,
+        "Cannot connect again",
+    )
+
+
+def test_it_records_a_delivery_with_the_recipients_the_upstream_refused(smtp_user):
+    accept(smtp_user)
+    claimed = claim_next_message(now=NOON)
+
+    record_delivered(claimed, now=NOON, refused={"b@destination.test": "550 5.1.1 No such user"})
+
+    message = QueuedMessage.objects.get()
+    assert (message.status, message.delivered_at, message.last_error) == (
+        Status.DELIVERED,
+        NOON,
+        "b@destination.test: 550 5.1.1 No such user",
+    )

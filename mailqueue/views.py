@@ -1,0 +1,18 @@
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from accounts.decorators import owner_required
+from mailqueue.selectors import queued_messages_for
+
+MESSAGES_PER_PAGE = 50
+
+
+@login_required
+@owner_required
+def messages(request):
+    """The owner's recently submitted messages and what became of them, newest first."""
+    page = Paginator(queued_messages_for(request.owner), MESSAGES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "mailqueue/messages.html", {"page": page})

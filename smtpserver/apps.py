@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SmtpserverConfig(AppConfig):
+    name = "smtpserver"
+    verbose_name = "SMTP submission server"

@@ -1,0 +1,7 @@
+from smtpserver.tests.support import (  # noqa: F401
+    client_tls,
+    fast_queue,
+    start_server,
+    tls_files,
+    upstream,
+)
