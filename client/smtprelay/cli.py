@@ -52,7 +52,7 @@ def table(headers: Sequence[str], rows: list[list[str]], *, right_aligned: set[i
 
 def fields(pairs: Sequence[tuple[str, Any]]) -> str:
     width = max(len(label) for label, _ in pairs)
-    return "\n".join(f"{label.ljust(width)}  {value}" for label, value in pairs)
+    return "\n".join(f"{label.ljust(width)}  {value}".rstrip() for label, value in pairs)
 
 
 def yes_no(value: Any) -> str:

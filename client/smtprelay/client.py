@@ -131,7 +131,7 @@ class Settings:
         return self._transport.request(
             "POST",
             f"{self._api_url}settings/{name}",
-            json={**self._credentials, **_without_none(params)},
+            body={**self._credentials, **_without_none(params)},
             safe_to_retry=safe_to_retry,
         )
 
@@ -193,11 +193,11 @@ class EmailSettings:
         Give a record dict (as `get` answers it; its `_id` and `domain` are ignored) or the
         keyword arguments of `smtp_settings`.
         """
-        return self._request("POST", domain, json=_record_body(settings, fields))
+        return self._request("POST", domain, body=_record_body(settings, fields))
 
     def update(self, domain: str, settings: dict | None = None, /, **fields: Any) -> dict:
         """Replace the existing record whole; NotFoundError if there is none."""
-        return self._request("PUT", domain, json=_record_body(settings, fields))
+        return self._request("PUT", domain, body=_record_body(settings, fields))
 
     def delete(self, domain: str) -> dict:
         """Remove the record: {"status": "OK", "Info": "Removed 1 record."} (0 if none)."""
@@ -216,14 +216,14 @@ class EmailSettings:
         domain: str,
         *,
         path: str = "",
-        json: dict | None = None,
+        body: dict | None = None,
         safe_to_retry: bool = False,
     ) -> dict:
         return self._transport.request(
             method,
             f"{self._url}{path}",
             params={"domain": domain},
-            json=json,
+            body=body,
             headers=self._headers,
             safe_to_retry=safe_to_retry,
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -47,10 +49,10 @@ class Transport:
         *,
         safe_to_retry: bool = False,
         params: dict | None = None,
-        json: dict | None = None,
+        body: dict | None = None,
         headers: dict | None = None,
     ) -> dict:
-        """The answer's JSON object; raises an `Error` for anything else.
+        """The answer's JSON object, for `body` sent as JSON; raises an `Error` for anything else.
 
         A call that is `safe_to_retry` (it changes nothing) is tried again, up to `max_retries`
         times with exponential backoff, when no answer arrives or the answer is 429 or 5xx.
@@ -61,57 +63,75 @@ class Transport:
         while True:
             is_last_attempt = attempt >= retries
             try:
-                response = self._send(method, url, params=params, json=json, headers=headers)
+                reply = self._send(method, url, params=params, json=body, headers=headers)
             except NetworkError:
                 if is_last_attempt:
                     raise
             else:
-                if is_last_attempt or response.status_code not in RETRYABLE_STATUSES:
-                    return self._answer_of(method, url, response)
+                if is_last_attempt or reply.status_code not in RETRYABLE_STATUSES:
+                    return _answer_of(f"{method} {display_url(url)}", reply)
             time.sleep(self.backoff * 2**attempt)
             attempt += 1
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, url: str, **kwargs: Any) -> Reply:
         try:
             # No redirects: a redirected POST turns into a GET, and the credentials would
             # follow it to wherever it points.
-            return self._session.request(
+            with self._session.request(
                 method, url, timeout=self.timeout, allow_redirects=False, **kwargs
-            )
+            ) as response:
+                return Reply(
+                    status_code=response.status_code,
+                    content_type=response.headers.get("Content-Type", ""),
+                    location=response.headers["Location"] if response.is_redirect else None,
+                    content=response.content,
+                )
         except requests.RequestException as exc:
-            # `from None`: the library's exception holds the request, credentials included.
-            raise NetworkError(f"{method} {display_url(url)} failed: {self._reason(exc)}") from None
+            reason = self._reason(exc)
+        # Raised outside the `except`: the library's exception, which holds the request and so
+        # the credentials, must not ride along as the context.
+        raise NetworkError(f"{method} {display_url(url)} failed: {reason}")
 
     def _reason(self, exc: requests.RequestException) -> str:
         if isinstance(exc, requests.Timeout):
             return f"no answer within {self.timeout:g} s"
         return _root_cause(exc)
 
-    def _answer_of(self, method: str, url: str, response: requests.Response) -> dict:
-        where = f"{method} {display_url(url)}"
-        if response.is_redirect:
-            location = display_url(response.headers.get("Location", ""))
-            raise ProtocolError(
-                f"{where} was redirected to {location or 'another address'}; "
-                "point the client at the final address",
-                status_code=response.status_code,
-            )
-        try:
-            body = response.json()
-        except ValueError:
-            content_type = response.headers.get("Content-Type") or "no content type"
-            raise ProtocolError(
-                f"{where} answered with {content_type}, not JSON; is this the portal's address?",
-                status_code=response.status_code,
-            ) from None
-        if not isinstance(body, dict):
-            raise ProtocolError(
-                f"{where} answered with a JSON {type(body).__name__}, not an object",
-                status_code=response.status_code,
-            )
-        if response.status_code >= 400 or body.get("status") == "error":
-            raise error_from_answer(response.status_code, body)
-        return body
+
+@dataclass(frozen=True)
+class Reply:
+    """What the client keeps of an HTTP answer. No library object outlives `_send`: one kept
+    by an exception's traceback would hold the request (credentials) and the connection."""
+
+    status_code: int
+    content_type: str
+    location: str | None
+    content: bytes
+
+
+def _answer_of(where: str, reply: Reply) -> dict:
+    if reply.location is not None:
+        raise ProtocolError(
+            f"{where} was redirected to {display_url(reply.location) or 'another address'}; "
+            "point the client at the final address",
+            status_code=reply.status_code,
+        )
+    try:
+        body = json.loads(reply.content)
+    except ValueError:
+        raise ProtocolError(
+            f"{where} answered with {reply.content_type or 'no content type'}, not JSON; "
+            "is this the portal's address?",
+            status_code=reply.status_code,
+        ) from None
+    if not isinstance(body, dict):
+        raise ProtocolError(
+            f"{where} answered with a JSON {type(body).__name__}, not an object",
+            status_code=reply.status_code,
+        )
+    if reply.status_code >= 400 or body.get("status") == "error":
+        raise error_from_answer(reply.status_code, body)
+    return body
 
 
 def _root_cause(exc: BaseException) -> str:

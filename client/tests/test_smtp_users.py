@@ -92,8 +92,8 @@ def test_it_lists_nothing_for_a_new_owner(alice_client):
     assert alice_client.settings.listSmtp() == {"status": "success", "smtp_list": []}
 
 
-def test_it_raises_authentication_error_for_a_wrong_token(alice, live_server):
-    client = smtprelay.Client(alice.owner_id, "not-the-token", base_url=live_server.url)
+def test_it_raises_authentication_error_for_a_wrong_token(alice, portal_client):
+    client = portal_client(alice.owner_id, "not-the-token")
 
     with pytest.raises(smtprelay.AuthenticationError) as caught:
         client.settings.listSmtp()
@@ -143,10 +143,8 @@ def test_it_cannot_touch_another_owners_smtp_user(alice, alice_client, bob_clien
     assert smtp_user_of(alice.owner, name).status == "Enable"
 
 
-def test_it_raises_general_error_when_the_portal_throttles_failed_logins(alice, live_server):
-    client = smtprelay.Client(
-        alice.owner_id, "wrong-token", base_url=live_server.url, max_retries=0
-    )
+def test_it_raises_general_error_when_the_portal_throttles_failed_logins(alice, portal_client):
+    client = portal_client(alice.owner_id, "wrong-token", max_retries=0)
     failures = []
     for _ in range(40):
         try:
@@ -163,8 +161,8 @@ def test_it_raises_general_error_when_the_portal_throttles_failed_logins(alice, 
     assert all(isinstance(error, smtprelay.AuthenticationError) for error in failures[:-1])
 
 
-def test_it_keeps_credentials_out_of_errors_and_repr(alice, live_server):
-    client = smtprelay.Client(alice.owner_id, alice.token + "x", base_url=live_server.url)
+def test_it_keeps_credentials_out_of_errors_and_repr(alice, live_server, portal_client):
+    client = portal_client(alice.owner_id, alice.token + "x")
 
     with pytest.raises(smtprelay.AuthenticationError) as caught:
         client.settings.addSmtpUser(total_limit=1, hourly_limit=1)
