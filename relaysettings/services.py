@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Owner
 from accounts.tenancy import owned_by
+from audit.services import record_event
 from portal.crypto import encrypt
 from portal.errors import InvalidFieldsError, NotFoundError, ServiceError
 from relaysettings import selectors
@@ -66,11 +67,32 @@ def _save(
         created = relay_setting is None
         if created:
             relay_setting = RelaySetting(owner=owner, domain=record.domain)
-        for name, value in record.model_fields().items():
+        new_values = record.model_fields()
+        changes = {
+            name: [None if created else getattr(relay_setting, name), value]
+            for name, value in new_values.items()
+            if created or getattr(relay_setting, name) != value
+        }
+        for name, value in new_values.items():
             setattr(relay_setting, name, value)
+        old_ciphertext = relay_setting.auth_password_encrypted
         relay_setting.auth_password_encrypted = _password_ciphertext(record, relay_setting)
+        if relay_setting.auth_password_encrypted != old_ciphertext:
+            # Only that it changed: never the password.
+            changes["auth_password"] = [None, "changed" if record.auth_user else "removed"]
         relay_setting.save()
+        if changes:
+            record_event(
+                owner,
+                action="relay_setting.create" if created else "relay_setting.update",
+                target=_target(record.domain),
+                changes=changes,
+            )
     return relay_setting, created
+
+
+def _target(domain: str) -> str:
+    return f"Email settings of {domain}"
 
 
 def _password_ciphertext(record: RelaySettingInput, relay_setting: RelaySetting) -> str:
@@ -88,7 +110,10 @@ def delete_relay_setting(owner: Owner, *, domain) -> int:
     domain = parse_domain(domain)
     with transaction.atomic():
         _, deleted = owned_by(owner, RelaySetting).filter(domain=domain).delete()
-    return deleted.get(RelaySetting._meta.label, 0)
+        count = deleted.get(RelaySetting._meta.label, 0)
+        if count:
+            record_event(owner, action="relay_setting.delete", target=_target(domain))
+    return count
 
 
 def build_test_message(relay_setting: RelaySetting, *, to: str) -> EmailMessage:
@@ -125,4 +150,15 @@ def send_test_email(owner: Owner, *, domain, to) -> None:
             message=message.as_bytes(),
         )
     except DeliveryError as error:
+        _record_test_send(owner, domain, to, result=f"failed: {error.message}")
         raise ServiceError(error.message) from None
+    _record_test_send(owner, domain, to, result="sent")
+
+
+def _record_test_send(owner: Owner, domain: str, to: str, *, result: str) -> None:
+    record_event(
+        owner,
+        action="relay_setting.test_send",
+        target=_target(domain),
+        changes={"to": [None, to], "result": [None, result]},
+    )

@@ -87,3 +87,70 @@ def test_it_records_token_changes_and_the_acting_login(alice):
 def test_it_names_the_system_when_no_surface_acts(alice):
     services.create_smtp_user(alice.owner, total_limit=1, hourly_limit=1)
     assert AuditEvent.objects.filter(action="smtp_user.create").get().actor == "system"
+
+
+SETTINGS_BODY = {
+    "provider": "smtp",
+    "description": "Main",
+    "from": "news@shop.example",
+    "options": {
+        "host": "smtp.upstream.example",
+        "port": 587,
+        "secure": False,
+        "debug": False,
+        "tls": {"rejectUnauthorized": True},
+        "auth": {"user": "news@shop.example", "pass": "relay-Secret-123"},
+    },
+}
+
+
+def settings_call(client, method, tenant, body=None):
+    return getattr(client, method)(
+        "/api/v2/email/settings?domain=shop.example",
+        json.dumps(body) if body is not None else None,
+        content_type="application/json",
+        headers=tenant.headers,
+    )
+
+
+def test_it_records_email_settings_changes_without_the_password(client, alice):
+    settings_call(client, "post", alice, SETTINGS_BODY)
+    changed = {
+        **SETTINGS_BODY,
+        "options": {
+            **SETTINGS_BODY["options"],
+            "port": 2525,
+            "auth": {"user": "news@shop.example", "pass": "new-Secret-456"},
+        },
+    }
+    settings_call(client, "put", alice, changed)
+    settings_call(client, "delete", alice)
+
+    recorded = list(AuditEvent.objects.filter(action__startswith="relay_setting.").order_by("id"))
+    assert [event.action for event in recorded] == [
+        "relay_setting.create",
+        "relay_setting.update",
+        "relay_setting.delete",
+    ]
+    assert recorded[0].changes["host"] == [None, "smtp.upstream.example"]
+    assert recorded[1].changes == {"port": [587, 2525], "auth_password": [None, "changed"]}
+    assert all(event.target == "Email settings of shop.example" for event in recorded)
+    assert recorded[0].actor.startswith("API token ")
+    dumped = json.dumps(events())
+    assert "relay-Secret-123" not in dumped and "new-Secret-456" not in dumped
+
+
+def test_it_records_a_failed_test_send_with_the_upstream_error(client, alice):
+    closed_port = {
+        **SETTINGS_BODY,
+        "options": {**SETTINGS_BODY["options"], "host": "127.0.0.1", "port": 1},
+    }
+    settings_call(client, "post", alice, closed_port)
+    response = client.post(
+        "/api/v2/email/settings/test/someone@example.org?domain=shop.example",
+        headers=alice.headers,
+    )
+    assert response.status_code == 400
+    event = AuditEvent.objects.get(action="relay_setting.test_send")
+    assert event.changes["to"] == [None, "someone@example.org"]
+    assert event.changes["result"][1].startswith("failed: Cannot connect to 127.0.0.1:1")
