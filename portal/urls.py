@@ -17,7 +17,8 @@ urlpatterns = [
     path("settings/", include("smtpusers.api_urls", namespace="smtp-api")),
     re_path(r"^v1\.0/", smtp_api.UnknownCall.as_view()),
     # The email settings API, with and without Webitel's /engine/ prefix.
-    re_path(r"^(?:engine/)?api/v2/", include("relaysettings.api_urls")),
+    path("api/v2/", include("relaysettings.api_urls", namespace="email-api")),
+    path("engine/api/v2/", include("relaysettings.api_urls", namespace="email-api-engine")),
     re_path(r"^(?:engine/)?api/v2$", relay_api.UnknownCall.as_view()),
     path("domains/", include("relaysettings.urls")),
     path("", account_views.home, name="home"),

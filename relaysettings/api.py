@@ -9,6 +9,7 @@ import logging
 
 from django.db import DatabaseError, OperationalError
 from django.http import Http404, QueryDict
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +22,7 @@ from accounts.api_auth import (
 from portal.errors import InvalidFieldsError, NotFoundError, ServiceError
 from relaysettings import selectors, services
 from relaysettings.models import RelaySetting
+from relaysettings.schema import RECORD_REQUEST, REMOVED, SENT, documented
 from relaysettings.validators import DomainRequiredError
 
 logger = logging.getLogger(__name__)
@@ -138,21 +140,29 @@ class EmailSettingsApiView(APIView):
 class EmailSettings(EmailSettingsApiView):
     http_method_names = ["get", "post", "put", "delete"]
 
+    @documented(summary="Read the email settings of a domain")
     def get(self, request, *args, **kwargs):
         return Response(record_body(selectors.relay_setting_for(self.owner, self.domain)))
 
+    @documented(
+        summary="Create the settings, or replace the whole existing record",
+        request=RECORD_REQUEST,
+        not_found=False,
+    )
     def post(self, request, *args, **kwargs):
         relay_setting, _ = services.save_relay_setting(
             self.owner, domain=self.domain, data=self.record_data()
         )
         return Response(record_body(relay_setting))
 
+    @documented(summary="Replace the whole existing record", request=RECORD_REQUEST)
     def put(self, request, *args, **kwargs):
         relay_setting, _ = services.save_relay_setting(
             self.owner, domain=self.domain, data=self.record_data(), replace_only=True
         )
         return Response(record_body(relay_setting))
 
+    @documented(summary="Remove the settings of a domain", success=REMOVED, not_found=False)
     def delete(self, request, *args, **kwargs):
         removed = services.delete_relay_setting(self.owner, domain=self.domain)
         return Response({"status": "OK", "Info": f"Removed {removed} record."})
@@ -161,11 +171,13 @@ class EmailSettings(EmailSettingsApiView):
 class SendTestEmail(EmailSettingsApiView):
     http_method_names = ["post"]
 
+    @documented(summary="Send a test email through the stored settings", success=SENT)
     def post(self, request, *args, to, **kwargs):
         services.send_test_email(self.owner, domain=self.domain, to=to)
         return Response({"status": "OK"})
 
 
+@extend_schema(exclude=True)
 class UnknownCall(APIView):
     """Any other path under the API prefixes: the envelope, not Django's HTML 404."""
 

@@ -1,13 +1,19 @@
-"""Email settings API paths; mounted under both /api/v2/ and /engine/api/v2/."""
+"""Email settings API paths; mounted under both /api/v2/ and /engine/api/v2/.
 
-from django.urls import re_path
+Each path answers with and without a trailing slash (no redirect); the schema lists the
+slash-less form only.
+"""
+
+from django.urls import path, re_path
 
 from relaysettings import api
 
 app_name = "relaysettings-api"
 
 urlpatterns = [
-    re_path(r"^email/settings/?$", api.EmailSettings.as_view(), name="settings"),
-    re_path(r"^email/settings/test/(?P<to>[^/]+)/?$", api.SendTestEmail.as_view(), name="test"),
+    path("email/settings", api.EmailSettings.as_view(), name="settings"),
+    path("email/settings/", api.EmailSettings.as_view()),
+    path("email/settings/test/<str:to>", api.SendTestEmail.as_view(), name="test"),
+    path("email/settings/test/<str:to>/", api.SendTestEmail.as_view()),
     re_path(r"", api.UnknownCall.as_view(), name="unknown"),
 ]

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
 from portal.errors import InvalidFieldsError, ServiceError
+from portal.text import is_storable_text
 from relaysettings.models import RelaySetting
 
 MAX_HOST_NAME_LENGTH = 253
@@ -108,7 +109,11 @@ def parse_email_address(value, *, field: str) -> str:
     if _is_blank(value):
         raise ServiceError(f"{name} is required", field=field)
     error = ServiceError(f"{name} must be an email address", field=field)
-    if not isinstance(value, str) or len(value.strip()) > MAX_ADDRESS_LENGTH:
+    if (
+        not isinstance(value, str)
+        or not is_storable_text(value)
+        or len(value.strip()) > MAX_ADDRESS_LENGTH
+    ):
         raise error
     address = value.strip()
     try:
@@ -133,6 +138,8 @@ def parse_text(
         return ""
     if not isinstance(value, str):
         raise ServiceError(f"{name} must be a string", field=field)
+    if not is_storable_text(value):
+        raise ServiceError(f"{name} must be text without NUL or invalid characters", field=field)
     if len(value) > max_length:
         raise ServiceError(f"{name} must be at most {max_length} characters", field=field)
     return value.strip() if strip else value

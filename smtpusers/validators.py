@@ -47,9 +47,10 @@ _NAME_SHAPE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 def parse_smtp_user_name(value) -> str:
     """A name that could exist; any other string names no SMTP user (NotFoundError)."""
-    if not isinstance(value, str) or not value.strip():
+    # Only ASCII white space: str.strip() would also take control characters away.
+    name = value.strip(" \t\r\n") if isinstance(value, str) else ""
+    if not name:
         raise ServiceError("smtp_user_name is required", field="smtp_user_name")
-    name = value.strip()
     if not _NAME_SHAPE.fullmatch(name):
         raise NotFoundError("SMTP user not found", field="smtp_user_name")
     return name

@@ -3,6 +3,7 @@
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 FUZZ_EXAMPLES_PER_OPERATION = 40
 
@@ -26,6 +27,13 @@ def test_it_serves_browsable_docs_without_inline_scripts(client, db):
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
 
+def excluded_checks_for(path: str) -> list:
+    # The email settings' text rules (no NUL, no lone surrogates, Unicode white space counts as
+    # blank) are stricter than a portable JSON Schema pattern can say, so a schema-valid body
+    # may still be a 400 there. Every other check, and "no 5xx", still applies.
+    return [positive_data_acceptance] if "/email/settings" in path else []
+
+
 def test_it_answers_fuzzed_calls_within_its_schema_and_never_with_5xx(live_server, alice, settings):
     # Fuzzing sends many bad credentials on purpose; the throttle has its own tests.
     settings.API_AUTH_FAILURE_LIMIT = 10**6
@@ -36,6 +44,9 @@ def test_it_answers_fuzzed_calls_within_its_schema_and_never_with_5xx(live_serve
 
     for result in api_schema.get_all_operations():
         operation = result.ok()
+        if "/test/" in operation.path:
+            # Test-send connects to whatever host the fuzzer stored: not on this machine.
+            continue
 
         @given(case=operation.as_strategy())
         @hypothesis_settings(
@@ -45,12 +56,16 @@ def test_it_answers_fuzzed_calls_within_its_schema_and_never_with_5xx(live_serve
             database=None,
         )
         def call(case):
-            response = case.call_and_validate(base_url=live_server.url, headers=alice.headers)
+            response = case.call_and_validate(
+                base_url=live_server.url,
+                headers=alice.headers,
+                excluded_checks=excluded_checks_for(case.operation.path),
+            )
             assert response.status_code < 500
             examples_run.append(case.operation.label)
 
         call()
 
     operations = set(examples_run)
-    assert len(operations) >= 12
+    assert len(operations) == 12 + 8
     print(f"fuzzed {len(examples_run)} cases over {len(operations)} operations")
