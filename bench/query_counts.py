@@ -6,7 +6,9 @@ to warm up (a token's last_used_at is written at most once a minute), then once 
 CaptureQueriesContext. Prints one JSON object {case name: {"total": statements, "transaction":
 how many of them are BEGIN/COMMIT/SAVEPOINT/RELEASE}, or null when the URL answered 404}.
 
-    python bench/query_counts.py CASES.json
+    python bench/query_counts.py CASES.json [--show]
+
+With --show, each counted statement is printed to stderr.
 """
 
 import json
@@ -42,7 +44,7 @@ def send(client: Client, case: dict, body: str):
 TRANSACTION_STATEMENTS = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
 
 
-def queries_per_request(client: Client, case: dict) -> dict | None:
+def queries_per_request(client: Client, case: dict, *, show: bool) -> dict | None:
     send(client, case, case["warmup_body"])
     with CaptureQueriesContext(connection) as captured:
         response = send(client, case, case["body"])
@@ -54,6 +56,10 @@ def queries_per_request(client: Client, case: dict) -> dict | None:
             f"{response.content[:200]!r}"
         )
     statements = [query["sql"] for query in captured.captured_queries]
+    if show:
+        print(f"--- {case['name']}: {len(statements)} statements", file=sys.stderr)
+        for statement in statements:
+            print("    " + statement[:160], file=sys.stderr)
     return {
         "total": len(statements),
         "transaction": sum(
@@ -66,7 +72,8 @@ def main() -> None:
     cases = json.loads(Path(sys.argv[1]).read_text())
     # The host gunicorn is called by; the test client's default "testserver" is not allowed.
     client = Client(HTTP_HOST="127.0.0.1")
-    counts = {case["name"]: queries_per_request(client, case) for case in cases}
+    show = "--show" in sys.argv[2:]
+    counts = {case["name"]: queries_per_request(client, case, show=show) for case in cases}
     print(json.dumps(counts))
 
 
