@@ -597,15 +597,21 @@ def verdicts(rows: list[Row], sizes: list[int]) -> list[str]:
             lines.append(f"- PASS  {label}")
 
     counted = [row for row in rows if not row.case.kind.startswith("bare")]
-    verdict(
-        f"every API call and list page ≤ {MAX_QUERIES} SQL queries at every size",
-        counted,
-        [
-            f"{row.case.name} @ {row.users:,}: {_queries(row.queries)}"
-            for row in counted
-            if row.queries is not None and row.queries["total"] > MAX_QUERIES
-        ],
-    )
+    for reading, without_transaction in (
+        ("as CaptureQueriesContext counts them, BEGIN and COMMIT included", False),
+        ("leaving out BEGIN/COMMIT", True),
+    ):
+        verdict(
+            f"every API call and list page ≤ {MAX_QUERIES} SQL queries at every size, {reading}",
+            counted,
+            [
+                f"{row.case.name} @ {row.users:,}: {_queries(row.queries)}"
+                for row in counted
+                if row.queries is not None
+                and row.queries["total"] - without_transaction * row.queries["transaction"]
+                > MAX_QUERIES
+            ],
+        )
     single = [row for row in rows if row.case.kind == "single"]
     verdict(
         f"single-object API calls ≥ {SINGLE_OBJECT_MIN_RATIO}x the bare view's req/s",
