@@ -45,8 +45,8 @@ def smtp_user_rows_for(owner: Owner) -> Iterator[dict]:
     """smtp_users_for(owner) as dicts of SMTP_USER_ROW_FIELDS, the password decrypted into
     "password" in place of "password_encrypted".
 
-    For listing thousands at once: a model instance per row took 40% of listSmtp's time at
-    10,000 SMTP users (bench/RESULTS.md).
+    For listing thousands at once: without a model instance per row, listSmtp at 10,000 SMTP
+    users takes about 40% less CPU (bench/RESULTS.md).
     """
     for row in smtp_users_for(owner).values(*SMTP_USER_ROW_FIELDS):
         row["password"] = decrypt(row.pop("password_encrypted"))
