@@ -220,6 +220,9 @@ MAILQUEUE_LEASE_SECONDS = env.float("MAILQUEUE_LEASE_SECONDS", default=600)
 MAILQUEUE_POLL_SECONDS = env.float("MAILQUEUE_POLL_SECONDS", default=5)
 MAILQUEUE_RELAY_TIMEOUT_SECONDS = env.float("MAILQUEUE_RELAY_TIMEOUT_SECONDS", default=60)
 
+# Serve /bench/bare, the benchmark's baseline view (bench/); off everywhere else.
+BENCHMARK_ENDPOINTS = env.bool("BENCHMARK_ENDPOINTS", default=False)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts import views as account_views
+from portal import bench_views
 from portal import views as portal_views
 from relaysettings import api as relay_api
 from smtpusers import api as smtp_api
@@ -29,3 +31,9 @@ urlpatterns = [
     path("", include("smtpserver.urls")),
     path("", include("mailqueue.urls")),
 ]
+
+if settings.BENCHMARK_ENDPOINTS:
+    urlpatterns += [
+        path("bench/bare", bench_views.bare, name="bench-bare"),
+        path("bench/bare-commit", bench_views.bare_commit, name="bench-bare-commit"),
+    ]

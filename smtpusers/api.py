@@ -22,6 +22,7 @@ from accounts.api_auth import (
 from portal.errors import NotFoundError, ServiceError
 from smtpusers import selectors, services
 from smtpusers import serializers as shapes
+from smtpusers.models import status_name, used_in_hour
 
 logger = logging.getLogger(__name__)
 
@@ -179,19 +180,21 @@ class ResetSmtpPassword(SmtpApiView):
         }
 
 
-def smtp_list_item(smtp_user, now) -> dict:
-    password = selectors.smtp_password_of(smtp_user)
+def smtp_list_item(row: dict, now) -> dict:
+    """One listSmtp entry from a selectors.smtp_user_rows_for row."""
     return {
-        "smtp_user_name": smtp_user.smtp_user_name,
-        "smtp_password": password,
-        "password": password,
-        "status": smtp_user.status,
-        "total_limit": smtp_user.total_limit,
-        "hourly_limit": smtp_user.hourly_limit,
+        "smtp_user_name": row["smtp_user_name"],
+        "smtp_password": row["password"],
+        "password": row["password"],
+        "status": status_name(row["is_enabled"]),
+        "total_limit": row["total_limit"],
+        "hourly_limit": row["hourly_limit"],
         # Extras beyond the seeds; the documented fields above stay as they are.
-        "total_used": smtp_user.total_used,
-        "hourly_used": smtp_user.used_in_hour_of(now),
-        "created_at": smtp_user.created_at.isoformat().replace("+00:00", "Z"),
+        "total_used": row["total_used"],
+        "hourly_used": used_in_hour(
+            hour_used=row["hour_used"], hour_started_at=row["hour_started_at"], moment=now
+        ),
+        "created_at": row["created_at"].isoformat().replace("+00:00", "Z"),
     }
 
 
@@ -206,9 +209,7 @@ class ListSmtp(SmtpApiView):
         now = timezone.now()
         return {
             "status": "success",
-            "smtp_list": [
-                smtp_list_item(smtp_user, now) for smtp_user in selectors.smtp_users_for(owner)
-            ],
+            "smtp_list": [smtp_list_item(row, now) for row in selectors.smtp_user_rows_for(owner)],
         }
 
 

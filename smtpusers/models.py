@@ -11,6 +11,15 @@ def hour_start(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
+def status_name(is_enabled: bool) -> str:
+    return "Enable" if is_enabled else "Disable"
+
+
+def used_in_hour(*, hour_used: int, hour_started_at: datetime | None, moment: datetime) -> int:
+    """Messages counted in the clock hour holding `moment`, from an SMTP user's hour counter."""
+    return hour_used if hour_started_at == hour_start(moment) else 0
+
+
 class SmtpUser(models.Model):
     """An SMTP credential of an owner, with its sending limits and usage counters."""
 
@@ -54,11 +63,13 @@ class SmtpUser(models.Model):
 
     @property
     def status(self) -> str:
-        return "Enable" if self.is_enabled else "Disable"
+        return status_name(self.is_enabled)
 
     def used_in_hour_of(self, moment: datetime) -> int:
         """Messages counted in the clock hour holding `moment`."""
-        return self.hour_used if self.hour_started_at == hour_start(moment) else 0
+        return used_in_hour(
+            hour_used=self.hour_used, hour_started_at=self.hour_started_at, moment=moment
+        )
 
 
 class SmtpUsageHour(models.Model):

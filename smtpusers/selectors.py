@@ -1,5 +1,6 @@
 """Reads of SMTP users, always scoped to one owner."""
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet
@@ -24,6 +25,32 @@ DEFAULT_SMTP_USER_SORT = "-created"
 def smtp_users_for(owner: Owner) -> QuerySet[SmtpUser]:
     """The owner's SMTP users, oldest first."""
     return owned_by(owner, SmtpUser).order_by("created_at", "id")
+
+
+# What listSmtp shows of each SMTP user.
+SMTP_USER_ROW_FIELDS = (
+    "smtp_user_name",
+    "password_encrypted",
+    "is_enabled",
+    "total_limit",
+    "hourly_limit",
+    "total_used",
+    "hour_started_at",
+    "hour_used",
+    "created_at",
+)
+
+
+def smtp_user_rows_for(owner: Owner) -> Iterator[dict]:
+    """smtp_users_for(owner) as dicts of SMTP_USER_ROW_FIELDS, the password decrypted into
+    "password" in place of "password_encrypted".
+
+    For listing thousands at once: without a model instance per row, listSmtp at 10,000 SMTP
+    users takes about 40% less CPU (bench/RESULTS.md).
+    """
+    for row in smtp_users_for(owner).values(*SMTP_USER_ROW_FIELDS):
+        row["password"] = decrypt(row.pop("password_encrypted"))
+        yield row
 
 
 def smtp_users_listed_for(
