@@ -8,7 +8,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 
-from portal.crypto import decrypt
+from relaysettings.selectors import auth_password_of
 
 DEFAULT_TIMEOUT_SECONDS = 15
 
@@ -33,18 +33,13 @@ class DeliveryError(Exception):
 
 
 def target_for(relay_setting) -> SmtpTarget:
-    password = (
-        decrypt(relay_setting.auth_password_encrypted)
-        if relay_setting.auth_password_encrypted
-        else None
-    )
     return SmtpTarget(
         host=relay_setting.host,
         port=relay_setting.port,
         secure=relay_setting.secure,
         reject_unauthorized=relay_setting.tls_reject_unauthorized,
         auth_user=relay_setting.auth_user or None,
-        auth_password=password,
+        auth_password=auth_password_of(relay_setting),
     )
 
 

@@ -10,9 +10,9 @@ import hmac
 from django.conf import settings
 from django.core.cache import cache
 
-from portal.crypto import decrypt
 from portal.errors import ServiceError
 from smtpusers.models import SmtpUser
+from smtpusers.selectors import smtp_password_of
 from smtpusers.services import Refusal, sending_refusal
 
 # Compared against when the login is unknown, so that answering takes the same work.
@@ -60,7 +60,7 @@ def authenticate_smtp_login(login: bytes, password: bytes, *, client_ip: str, no
         if name
         else None
     )
-    stored = decrypt(smtp_user.password_encrypted) if smtp_user else _NO_PASSWORD
+    stored = smtp_password_of(smtp_user) if smtp_user else _NO_PASSWORD
     if not hmac.compare_digest(given.encode(), stored.encode()) or smtp_user is None:
         _record_failure(client_ip)
         raise LoginFailed("Authentication credentials invalid")

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import Owner
+from smtpusers.validators import STATUS_DISABLE, STATUS_ENABLE
 
 
 def hour_start(moment: datetime) -> datetime:
@@ -12,7 +13,8 @@ def hour_start(moment: datetime) -> datetime:
 
 
 def status_name(is_enabled: bool) -> str:
-    return "Enable" if is_enabled else "Disable"
+    """How the API and the dashboard name a status."""
+    return STATUS_ENABLE if is_enabled else STATUS_DISABLE
 
 
 def used_in_hour(*, hour_used: int, hour_started_at: datetime | None, moment: datetime) -> int:

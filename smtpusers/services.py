@@ -13,10 +13,8 @@ from audit.services import record_event
 from portal.crypto import encrypt
 from portal.errors import NotFoundError, ServiceError
 from smtpusers.credentials import generate_smtp_password, generate_smtp_user_name
-from smtpusers.models import SmtpUser, hour_start
+from smtpusers.models import SmtpUser, hour_start, status_name
 from smtpusers.validators import (
-    STATUS_DISABLE,
-    STATUS_ENABLE,
     parse_limit,
     parse_smtp_user_name,
     parse_status,
@@ -43,12 +41,8 @@ def _target(smtp_user_name: str) -> str:
     return f"SMTP user {smtp_user_name}"
 
 
-def _status_name(is_enabled: bool) -> str:
-    return STATUS_ENABLE if is_enabled else STATUS_DISABLE
-
-
 def _readable(field: str, value):
-    return _status_name(value) if field == "is_enabled" else value
+    return status_name(value) if field == "is_enabled" else value
 
 
 def _audit_changes(smtp_user: SmtpUser, changed: list[str], new_values: dict) -> dict:
@@ -139,7 +133,7 @@ def set_smtp_users_status(owner: Owner, *, smtp_user_names, status) -> int:
                 owner,
                 action="smtp_user.update",
                 target=_target(smtp_user_name),
-                changes={"status": [_status_name(not is_enabled), _status_name(is_enabled)]},
+                changes={"status": [status_name(not is_enabled), status_name(is_enabled)]},
             )
         return matching.count()
 

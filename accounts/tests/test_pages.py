@@ -244,8 +244,8 @@ def test_it_shows_the_owners_counts_owner_id_and_api_snippets(alice_client, alic
 
 
 def test_it_counts_with_one_query_for_the_smtp_users(alice_client, django_assert_num_queries):
-    # Session, login, owner, and one aggregate for both counts.
-    with django_assert_num_queries(4):
+    # Session, login with its owner, and one aggregate for both counts.
+    with django_assert_num_queries(3):
         alice_client.get(reverse("home"))
 
 

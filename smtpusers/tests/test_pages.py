@@ -329,8 +329,8 @@ def test_it_runs_as_many_queries_for_100_smtp_users_as_for_1(alice_client, alice
 
     queries_for_hundred = _list_page_queries(alice_client, filters)
 
-    # Session, login, owner, the count and the page itself.
-    assert queries_for_one == queries_for_hundred == 5
+    # Session, login with its owner, the count and the page itself.
+    assert queries_for_one == queries_for_hundred == 4
 
 
 # --- create -------------------------------------------------------------------------------
