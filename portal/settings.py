@@ -198,6 +198,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=30)
 API_AUTH_FAILURE_WINDOW_SECONDS = 60
 
+# Upstream SMTP servers on private, loopback or link-local addresses: refused in production,
+# so that customers cannot use test sends or relaying to probe the internal network.
+RELAY_ALLOW_PRIVATE_NETWORKS = env.bool("RELAY_ALLOW_PRIVATE_NETWORKS", default=DEBUG)
+
 # What the dashboard tells customers about connecting to the SMTP submission server.
 SMTP_PUBLIC_HOST = env.str("SMTP_PUBLIC_HOST", default="localhost")
 SMTP_PUBLIC_PORT = env.int("SMTP_PUBLIC_PORT", default=2525)

@@ -4,9 +4,13 @@ Used by the test-send of the email settings and by the relay worker of the SMTP 
 Upstream replies are reported verbatim (code and text) so customers see what their provider said.
 """
 
+import ipaddress
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass, field
+
+from django.conf import settings
 
 from relaysettings.selectors import auth_password_of
 
@@ -67,6 +71,27 @@ def _quit_quietly(connection: smtplib.SMTP) -> None:
         connection.close()
 
 
+def _check_destination(target: SmtpTarget) -> None:
+    """Refuse upstreams on private, loopback or link-local addresses unless the operator allows
+    them: otherwise a customer could make the portal probe its own internal network."""
+    if settings.RELAY_ALLOW_PRIVATE_NETWORKS:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(target.host, target.port)}
+    except OSError as error:
+        raise DeliveryError(
+            f"Cannot resolve {target.host}: {error.strerror or error}", permanent=False
+        ) from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast:
+            raise DeliveryError(
+                f"{target.host} is on a private or reserved address ({ip}); relaying there "
+                "is not allowed",
+                permanent=True,
+            )
+
+
 def send_message(
     target: SmtpTarget,
     *,
@@ -79,6 +104,7 @@ def send_message(
 
     Raises DeliveryError when nothing was delivered.
     """
+    _check_destination(target)
     context = _tls_context(target.reject_unauthorized)
     try:
         if target.secure:

@@ -7,7 +7,14 @@ import pytest
 from portal.testing.smtp import CatchingHandler
 from relaysettings import services
 
-from .conftest import PREFIXES, SEED_DOMAIN, call, send_test_url, smtp_settings_for
+from .conftest import (
+    PREFIXES,
+    SEED_DOMAIN,
+    call,
+    create_setting,
+    send_test_url,
+    smtp_settings_for,
+)
 
 RECIPIENT = "rcpt@example.net"
 
@@ -201,3 +208,20 @@ def test_it_requires_credentials_a_domain_and_post(client, alice, smtp_server):
         error_body("Method GET not allowed"),
     )
     assert server.messages == []
+
+
+def test_it_refuses_an_upstream_on_a_private_address_in_production(client, alice, settings):
+    settings.RELAY_ALLOW_PRIVATE_NETWORKS = False
+    create_setting(alice, options__host="127.0.0.1", options__port=2525)
+
+    response = client.post(
+        "/api/v2/email/settings/test/someone@example.org?domain=" + SEED_DOMAIN,
+        headers=alice.headers,
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": "error",
+        "info": "127.0.0.1 is on a private or reserved address (127.0.0.1); relaying there is "
+        "not allowed",
+    }
