@@ -17,8 +17,11 @@ def owned_by(owner, source: type[Model] | QuerySet) -> QuerySet:
 def get_owned(owner, source: type[Model] | QuerySet, *, not_found: str, **lookup):
     """The owner's object matching `lookup`, or NotFoundError(not_found)."""
     queryset = owned_by(owner, source)
+    # A malformed id is just another missing object: letters for a numeric pk (ValueError), or
+    # a NUL character, which PostgreSQL refuses in any text value (a DataError, i.e. a 500).
+    if any(isinstance(value, str) and "\x00" in value for value in lookup.values()):
+        raise NotFoundError(not_found)
     try:
         return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
-        # A malformed id (e.g. letters for a numeric pk) is just another missing object.
         raise NotFoundError(not_found) from None
