@@ -14,6 +14,7 @@ from portal.errors import ServiceError
 from smtpusers.models import SmtpUser
 from smtpusers.selectors import smtp_password_of
 from smtpusers.services import Refusal, sending_refusal
+from smtpusers.validators import could_be_smtp_user_name
 
 # Compared against when the login is unknown, so that answering takes the same work.
 _NO_PASSWORD = "x" * 20
@@ -57,7 +58,7 @@ def authenticate_smtp_login(login: bytes, password: bytes, *, client_ip: str, no
         name, given = "", ""
     smtp_user = (
         SmtpUser.objects.select_related("owner").filter(smtp_user_name=name).first()
-        if name
+        if could_be_smtp_user_name(name)
         else None
     )
     stored = smtp_password_of(smtp_user) if smtp_user else _NO_PASSWORD

@@ -45,12 +45,17 @@ def parse_status(value) -> bool:
 _NAME_SHAPE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+def could_be_smtp_user_name(name: str) -> bool:
+    """False for a string no SMTP user can have (and the database may not even take)."""
+    return bool(_NAME_SHAPE.fullmatch(name))
+
+
 def parse_smtp_user_name(value) -> str:
     """A name that could exist; any other string names no SMTP user (NotFoundError)."""
     # Only ASCII white space: str.strip() would also take control characters away.
     name = value.strip(" \t\r\n") if isinstance(value, str) else ""
     if not name:
         raise ServiceError("smtp_user_name is required", field="smtp_user_name")
-    if not _NAME_SHAPE.fullmatch(name):
+    if not could_be_smtp_user_name(name):
         raise NotFoundError("SMTP user not found", field="smtp_user_name")
     return name

@@ -92,10 +92,17 @@ def test_it_accepts_auth_plain_and_auth_login(sender, start_server, client_tls):
         assert (code, reply) == (235, b"2.7.0 Authentication successful")
 
 
-@pytest.mark.parametrize("login", ["right-user-wrong-password", "unknown-user"])
+@pytest.mark.parametrize(
+    "login", ["right-user-wrong-password", "unknown-user", "nul-in-name", "not-a-name"]
+)
 def test_it_refuses_wrong_credentials_with_535(login, sender, start_server, client_tls):
     smtp_user, password = sender
-    name = smtp_user.smtp_user_name if login == "right-user-wrong-password" else "smtp00000000"
+    name = {
+        "right-user-wrong-password": smtp_user.smtp_user_name,
+        "unknown-user": "smtp00000000",
+        "nul-in-name": smtp_user.smtp_user_name + "\x00",
+        "not-a-name": "x" * 300,
+    }[login]
     server = start_server()
     assert login_refusal(server, client_tls, name, password + "x") == (
         535,
