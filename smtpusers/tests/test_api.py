@@ -1,9 +1,11 @@
 """The seed-compatible SMTP users API, through HTTP (../shared/API.md §1)."""
 
 import json
+import uuid
 from urllib.parse import urlencode
 
 import pytest
+from django.core.cache import CacheHandler, caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -543,3 +545,27 @@ def test_it_throttles_failures_against_one_owner_id_from_many_addresses(client, 
         assert_error(fail_from(f"198.51.100.{number}"), 401, "AuthenticationError")
     assert_error(fail_from("198.51.100.200"), 429, "GeneralError")
     assert post_json(client, "/settings/listSmtp", alice.credentials).status_code == 200
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The production cache: Redis on the local server, under a key prefix of this test."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+            "KEY_PREFIX": f"portal-test-{uuid.uuid4().hex}",
+        }
+    }
+    yield settings.CACHES["default"]
+    caches["default"].clear()
+
+
+def test_it_counts_failures_in_redis_so_every_process_sees_them(client, alice, redis_cache):
+    bad = {"owner_id": alice.owner_id, "token": "spk_wrong"}
+    for _ in range(30):
+        assert_error(post_json(client, "/settings/listSmtp", bad), 401, "AuthenticationError")
+    # A new cache handler is what another server process would have: it sees the same count.
+    another_process = CacheHandler(settings={"default": redis_cache})["default"]
+    assert another_process.get("api-auth-fail:ip:127.0.0.1") == 30
+    assert_error(post_json(client, "/settings/listSmtp", bad), 429, "GeneralError")
