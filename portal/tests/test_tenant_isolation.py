@@ -182,23 +182,30 @@ def classified_routes() -> dict[str, tuple[str, list["Probe"]]]:
             data={"smtp_user_name": "{smtp_user}"},
             answer=SMTP_USER_NOT_FOUND,
         ),
-        r"^(?:engine/)?api/v2/email/settings/?$": (
-            OBJECT_API,
-            [probe for prefix in EMAIL_API_PREFIXES for probe in email_settings(prefix)],
-        ),
-        r"^(?:engine/)?api/v2/email/settings/test/(?P<to>[^/]+)/?$": (
-            OBJECT_API,
-            [
-                Probe(
-                    "POST",
-                    f"{prefix}/email/settings/test/bob@example.com?domain={{domain}}",
-                    404,
-                    auth=TOKEN_IN_HEADERS,
-                    answer=EMAIL_SETTINGS_NOT_FOUND,
-                )
-                for prefix in EMAIL_API_PREFIXES
-            ],
-        ),
+        **{
+            f"{prefix}/email/settings{slash}".lstrip("/"): (
+                OBJECT_API,
+                email_settings(prefix, slash=slash),
+            )
+            for prefix in EMAIL_API_PREFIXES
+            for slash in ("", "/")
+        },
+        **{
+            f"{prefix}/email/settings/test/<str:to>{slash}".lstrip("/"): (
+                OBJECT_API,
+                [
+                    Probe(
+                        "POST",
+                        f"{prefix}/email/settings/test/bob@example.com{slash}?domain={{domain}}",
+                        404,
+                        auth=TOKEN_IN_HEADERS,
+                        answer=EMAIL_SETTINGS_NOT_FOUND,
+                    )
+                ],
+            )
+            for prefix in EMAIL_API_PREFIXES
+            for slash in ("", "/")
+        },
         # --- Catch-alls: an unknown call naming alice's object is just an unknown call.
         r"^v1\.0/": (
             CATCH_ALL,
@@ -211,18 +218,20 @@ def classified_routes() -> dict[str, tuple[str, list["Probe"]]]:
             )
             for prefix in SMTP_API_PREFIXES
         },
-        r"^(?:engine/)?api/v2/": (
-            CATCH_ALL,
-            [
-                get(
-                    f"{prefix}/email/{{domain}}",
-                    404,
-                    auth=TOKEN_IN_HEADERS,
-                    answer=EMAIL_SETTINGS_NOT_FOUND,
-                )
-                for prefix in EMAIL_API_PREFIXES
-            ],
-        ),
+        **{
+            f"{prefix}/".lstrip("/"): (
+                CATCH_ALL,
+                [
+                    get(
+                        f"{prefix}/email/{{domain}}",
+                        404,
+                        auth=TOKEN_IN_HEADERS,
+                        answer=EMAIL_SETTINGS_NOT_FOUND,
+                    )
+                ],
+            )
+            for prefix in EMAIL_API_PREFIXES
+        },
         r"^(?:engine/)?api/v2$": (
             CATCH_ALL,
             [
@@ -358,9 +367,9 @@ BOB_DOMAIN_FORM = {
 }
 
 
-def email_settings(prefix: str) -> list[Probe]:
+def email_settings(prefix: str, *, slash: str = "") -> list[Probe]:
     """Every method of the email settings call, for alice's domain, with bob's token."""
-    url = f"{prefix}/email/settings?domain={{domain}}"
+    url = f"{prefix}/email/settings{slash}?domain={{domain}}"
     return [
         Probe(method, url, status, auth=TOKEN_IN_HEADERS, data=data, answer=answer)
         for method, status, data, answer in [
