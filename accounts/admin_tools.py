@@ -19,6 +19,19 @@ class SuperuserDeletesOnly:
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
+class ReadOnlyAdmin:
+    """For records only their own code writes (the audit log, the mail queue): view only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def by_service_rule(parse, value, **kwargs):
     """`value` checked by a rule the services apply, its ServiceError shown on the form field."""
     try:

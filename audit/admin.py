@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from accounts.admin_tools import ReadOnlyAdmin
 from audit.models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only: the audit log is written by the services alone."""
 
     list_display = ["created_at", "owner", "action", "target", "actor", "source_ip"]
@@ -13,12 +14,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["target", "actor", "owner__name", "owner__owner_id", "source_ip"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

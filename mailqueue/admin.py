@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from accounts.admin_tools import ReadOnlyAdmin
 from mailqueue.models import QueuedMessage
 
 
 @admin.register(QueuedMessage)
-class QueuedMessageAdmin(admin.ModelAdmin):
+class QueuedMessageAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only: staff see what was queued and what became of it; the queue changes only
     through the delivery workers. The message content is not shown."""
 
@@ -37,12 +38,3 @@ class QueuedMessageAdmin(admin.ModelAdmin):
         "created_at",
         "delivered_at",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -14,10 +14,8 @@ Pytest fixtures (import them into a conftest.py to use them):
   stopped at teardown.
 """
 
-import datetime
 import email
 import email.policy
-import ipaddress
 import logging
 import ssl
 from collections.abc import Iterator
@@ -27,10 +25,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from smtpserver.tls import generate_self_signed_certificate as write_self_signed_certificate
 
 LOCALHOST = "127.0.0.1"
 ACCEPTED_REPLY = "250 Message accepted for delivery"
@@ -53,38 +49,11 @@ class TlsCertificate:
 def generate_self_signed_certificate(
     directory: Path, *, hostname: str = "localhost"
 ) -> TlsCertificate:
-    """A fresh key and self-signed certificate for `hostname` and 127.0.0.1, written as PEM."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName(hostname), x509.IPAddress(ipaddress.ip_address(LOCALHOST))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
+    """A fresh key and self-signed certificate for `hostname`, localhost and 127.0.0.1."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     cert_path = directory / f"{hostname}.crt"
     key_path = directory / f"{hostname}.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    write_self_signed_certificate(cert_path, key_path, hostname=hostname)
     return TlsCertificate(cert_path=cert_path, key_path=key_path)
 
 
