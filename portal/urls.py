@@ -27,4 +27,5 @@ urlpatterns = [
     path("activity/", include("audit.urls")),
     path("", include("smtpserver.urls")),
     path("", include("mailqueue.urls")),
+    path("alerts/", include("alerts.urls")),
 ]

@@ -1,14 +1,15 @@
 """Reads of SMTP users, always scoped to one owner."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDay
 
 from accounts.models import Owner
 from accounts.tenancy import get_owned, owned_by
 from portal.crypto import decrypt
-from smtpusers.models import SmtpUsageHour, SmtpUser, hour_start
-from smtpusers.usage_chart import UsageChart, build_usage_chart
+from smtpusers.models import SmtpUsageHour, SmtpUser, day_start, hour_start
+from smtpusers.usage_chart import DAYS, HOURS, UsageChart, build_usage_chart
 
 # The dashboard list's sort keys; "-key" sorts descending. The id breaks ties so that pages
 # never overlap.
@@ -65,6 +66,7 @@ def smtp_password_of(smtp_user: SmtpUser) -> str:
 
 
 USAGE_CHART_HOURS = 48
+USAGE_CHART_DAYS = 30
 
 
 def hourly_usage(smtp_user: SmtpUser, *, now: datetime, hours: int) -> list[tuple[datetime, int]]:
@@ -80,12 +82,43 @@ def hourly_usage(smtp_user: SmtpUser, *, now: datetime, hours: int) -> list[tupl
     return [(hour, counted.get(hour, 0)) for hour in window]
 
 
+def daily_usage(smtp_user: SmtpUser, *, now: datetime, days: int) -> list[tuple[datetime, int]]:
+    """Messages per UTC day over the last `days` days, oldest first, zeros included (one
+    query summing the hourly rows)."""
+    today = day_start(now)
+    first = today - timedelta(days=days - 1)
+    counted = dict(
+        SmtpUsageHour.objects.filter(
+            smtp_user=smtp_user, hour__gte=first, hour__lt=today + timedelta(days=1)
+        )
+        .annotate(day=TruncDay("hour", tzinfo=UTC))
+        .values("day")
+        .annotate(total=Sum("count"))
+        .values_list("day", "total")
+    )
+    window = [first + timedelta(days=offset) for offset in range(days)]
+    return [(day, counted.get(day, 0)) for day in window]
+
+
 def usage_chart_for(
     smtp_user: SmtpUser, *, now: datetime, hours: int = USAGE_CHART_HOURS
 ) -> UsageChart:
-    """The usage chart of an SMTP user already scoped to its owner (see smtp_user_for)."""
+    """The hourly usage chart of an SMTP user already scoped to its owner (see smtp_user_for)."""
     return build_usage_chart(
         f"usage-chart-{smtp_user.smtp_user_name}",
         hourly_usage(smtp_user, now=now, hours=hours),
-        hourly_limit=smtp_user.hourly_limit,
+        limit=smtp_user.hourly_limit,
+        period=HOURS,
+    )
+
+
+def daily_usage_chart_for(
+    smtp_user: SmtpUser, *, now: datetime, days: int = USAGE_CHART_DAYS
+) -> UsageChart:
+    """The daily usage chart (last 30 days) of an SMTP user already scoped to its owner."""
+    return build_usage_chart(
+        f"daily-usage-chart-{smtp_user.smtp_user_name}",
+        daily_usage(smtp_user, now=now, days=days),
+        limit=smtp_user.daily_limit,
+        period=DAYS,
     )
