@@ -353,7 +353,9 @@ def test_it_retries_a_webhook_after_a_500_and_then_delivers(
 
     deliver_due_alerts()
     delivery = AlertDelivery.objects.get()
-    after_failure = (delivery.status, delivery.attempts, delivery.response_code, delivery.last_error)
+    after_failure = (
+        delivery.status, delivery.attempts, delivery.response_code, delivery.last_error
+    )  # fmt: skip
     time.sleep(0.05)  # the backoff (10 ms) passes
     deliver_due_alerts()
 
@@ -416,7 +418,7 @@ def test_it_refuses_at_delivery_a_webhook_host_that_resolves_internally(alice, s
 
 
 def test_it_sends_a_test_alert_by_email_and_webhook(alice, webhook_receiver):
-    _, secret = set_webhook(alice.owner, webhook_receiver.url)
+    set_webhook(alice.owner, webhook_receiver.url)
     smtp_user, _ = create_smtp_user(alice.owner, total_limit=10, hourly_limit=10)
 
     services.send_test_alert(alice.owner, now=at(10, 30))

@@ -21,7 +21,7 @@ def alice_client(client, alice):
     return client
 
 
-def test_it_sends_the_old_usage_page_to_the_smtp_users_page_with_usage_and_charts(alice, alice_client):
+def test_it_sends_the_old_usage_page_to_the_smtp_users_page_with_the_charts(alice, alice_client):
     smtp_user, _ = create_smtp_user(alice.owner, total_limit=100, hourly_limit=10)
     now = timezone.now()
     for moment in [now - timedelta(hours=5)] * 2 + [now] * 3:
