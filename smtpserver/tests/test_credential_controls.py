@@ -26,9 +26,7 @@ def relay(alice, upstream):
     return make_relay_setting(alice.owner, "alice.example", upstream.port)
 
 
-def test_it_counts_every_window_and_the_last_use_exactly(
-    alice, relay, start_server, client_tls
-):
+def test_it_counts_every_window_and_the_last_use_exactly(alice, relay, start_server, client_tls):
     smtp_user, password = create_smtp_user(
         alice.owner, total_limit=100, hourly_limit=50, daily_limit=40
     )
@@ -148,9 +146,7 @@ def test_it_lets_an_allowed_address_log_in_and_send(
     alice, relay, start_server, client_tls, allowed
 ):
     smtp_user, password = create_smtp_user(alice.owner, total_limit=100, hourly_limit=10)
-    update_smtp_user(
-        alice.owner, smtp_user_name=smtp_user.smtp_user_name, allowed_networks=allowed
-    )
+    update_smtp_user(alice.owner, smtp_user_name=smtp_user.smtp_user_name, allowed_networks=allowed)
     server = start_server(deliver=False)
 
     with connect(server, client_tls) as client:
