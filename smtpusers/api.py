@@ -123,6 +123,7 @@ def documented(
     description="Creates an enabled SMTP user with generated name and password. "
     "Also served as addSmtpUser. `daily_limit` is an optional extra (none by default).",
     request=shapes.AddSmtpRequest,
+    form_request=shapes.AddSmtpFormRequest,
     response=shapes.AddSmtpResponse,
 )
 class AddSmtp(SmtpApiView):

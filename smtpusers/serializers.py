@@ -45,6 +45,12 @@ class AddSmtpRequest(Credentials):
     daily_limit = daily_limit_field(help_text="Left out, null or 0: no daily limit.", nullable=True)
 
 
+class AddSmtpFormRequest(AddSmtpRequest):
+    """The form-encoded body: it has no null, a parameter is left out instead."""
+
+    daily_limit = daily_limit_field(help_text="Left out or 0: no daily limit.", nullable=False)
+
+
 def smtp_user_name_field() -> serializers.RegexField:
     return serializers.RegexField(r"\S", help_text="The SMTP user's name, e.g. smtp12345678.")
 
