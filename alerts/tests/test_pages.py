@@ -138,3 +138,28 @@ def test_it_logs_failed_attempts_with_response_code_and_error(alice_client, alic
 def test_it_sends_visitors_to_sign_in(client, db):
     response = client.get(URL)
     assert (response.status_code, response.url) == (302, "/accounts/login/?next=/alerts/")
+
+
+def test_it_shows_support_the_deliveries_and_settings_but_never_the_secret(
+    client, support_member, alice
+):
+    _, secret = services.update_alert_settings(
+        alice.owner,
+        quota_thresholds={"hourly": "80"},
+        email_enabled=True,
+        webhook_url="https://hooks.example.com/p",
+    )
+    services.send_test_alert(alice.owner, now=timezone.now())
+    client.force_login(support_member.user)
+
+    settings_list = client.get(reverse("admin:alerts_alertsettings_changelist")).content.decode()
+    settings_page = client.get(
+        reverse("admin:alerts_alertsettings_change", args=[AlertSettings.objects.get().pk])
+    ).content.decode()
+    deliveries = client.get(reverse("admin:alerts_alertdelivery_changelist")).content.decode()
+
+    assert "https://hooks.example.com/p" in settings_list
+    assert secret not in settings_page
+    stored = AlertSettings.objects.get().webhook_secret_encrypted
+    assert stored not in settings_page and stored not in settings_list
+    assert "2 alert deliveries" in deliveries
