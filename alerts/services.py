@@ -22,6 +22,7 @@ from audit.services import record_event
 from portal.crypto import encrypt
 from portal.errors import ServiceError
 from portal.workers import backoff, claim_next, finish_claim
+from smtpusers.models import SmtpUser
 from smtpusers.usage import DAILY, HOURLY, TOTAL
 
 Channel = AlertDelivery.Channel
@@ -217,7 +218,7 @@ def send_test_alert(owner: Owner, *, now: datetime) -> QuotaAlert:
     channels = _channels_of(alert_settings_for(owner))
     if not channels:
         raise ServiceError("Turn on email alerts or set a webhook URL first")
-    first_smtp_user = owner.smtp_users.order_by("created_at", "id").first()
+    first_smtp_user = owned_by(owner, SmtpUser).order_by("created_at", "id").first()
     hour = now.replace(minute=0, second=0, microsecond=0)
     with transaction.atomic():
         alert = QuotaAlert.objects.create(
