@@ -21,6 +21,8 @@ SUPPORT_PERMISSIONS = [
     ("relaysettings", "view_relaysetting"),
     ("relaysettings", "change_relaysetting"),
     ("audit", "view_auditevent"),
+    ("alerts", "view_alertsettings"),
+    ("alerts", "view_alertdelivery"),
 ]
 
 

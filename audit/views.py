@@ -12,6 +12,7 @@ KINDS = {
     "smtp_user.": "SMTP users",
     "api_token.": "API tokens",
     "relay_setting.": "Domains",
+    "alerts.": "Quota alerts",
 }
 
 

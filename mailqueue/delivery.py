@@ -4,13 +4,13 @@ import logging
 import threading
 
 from django.conf import settings
-from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from accounts.tenancy import owned_by
 from mailqueue import services
 from mailqueue.models import QueuedMessage
 from mailqueue.selectors import sender_domain
+from portal.workers import QueueWorker
 from relaysettings.models import RelaySetting
 from relaysettings.transport import DeliveryError, send_message, target_for
 
@@ -68,37 +68,15 @@ def deliver_due_messages(*, stop: threading.Event | None = None) -> int:
     return attempted
 
 
-class DeliveryWorker(threading.Thread):
+class DeliveryWorker(QueueWorker):
     """Delivers due messages until stopped; `wake()` makes it look at the queue at once."""
 
     def __init__(self, *, name: str = "mail-delivery"):
-        super().__init__(name=name, daemon=True)
-        self._stopping = threading.Event()
-        self._wakeup = threading.Event()
-
-    def wake(self) -> None:
-        self._wakeup.set()
-
-    def stop(self) -> None:
-        """Finish the message in hand, then end."""
-        self._stopping.set()
-        self._wakeup.set()
-        self.join()
-
-    def run(self) -> None:
-        try:
-            while not self._stopping.is_set():
-                self._wakeup.clear()
-                close_old_connections()
-                try:
-                    deliver_due_messages(stop=self._stopping)
-                except Exception:
-                    # The database is away, or a bug: keep the worker alive. Nothing is lost:
-                    # the queue is read again, and a message it held is due when its claim lapses.
-                    logger.exception("Delivery worker: error while delivering")
-                self._wakeup.wait(settings.MAILQUEUE_POLL_SECONDS)
-        finally:
-            connections.close_all()
+        super().__init__(
+            name=name,
+            drain=lambda stop: deliver_due_messages(stop=stop),
+            poll_seconds=lambda: settings.MAILQUEUE_POLL_SECONDS,
+        )
 
 
 class DeliveryWorkers:

@@ -7,6 +7,7 @@ from accounts.tenancy import owned_by
 from mailqueue.models import QueuedMessage
 from portal.errors import ServiceError
 from relaysettings.models import RelaySetting
+from smtpusers.models import SmtpUser
 
 
 class SenderNotAllowed(ServiceError):
@@ -54,4 +55,15 @@ def queued_messages_for(owner: Owner) -> QuerySet[QueuedMessage]:
             "smtp_user__smtp_user_name",
         )
         .order_by("-created_at", "-id")
+    )
+
+
+def recent_refusals_for(owner: Owner, *, since) -> QuerySet[SmtpUser]:
+    """The owner's SMTP users whose latest refused message (a limit or the status; the message
+    itself is not kept) came after `since`, most recent first."""
+    return (
+        owned_by(owner, SmtpUser)
+        .filter(last_refusal_at__gte=since)
+        .only("smtp_user_name", "last_refusal", "last_refusal_at")
+        .order_by("-last_refusal_at", "-id")
     )

@@ -4,41 +4,54 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 
 from mailqueue.models import QueuedMessage
 from mailqueue.selectors import relay_setting_for_sender
+from portal.workers import backoff, claim_next, finish_claim
 from smtpusers.models import SmtpUser
-from smtpusers.services import consume_send_quota
+from smtpusers.services import SendingRefused, consume_send_quota, record_send_refusal
 
 LAST_ERROR_MAX_LENGTH = 2000
 Status = QueuedMessage.Status
 
 
 def accept_message(
-    smtp_user: SmtpUser, *, mail_from: str, recipients: list[str], data: bytes, now: datetime
+    smtp_user: SmtpUser,
+    *,
+    mail_from: str,
+    recipients: list[str],
+    data: bytes,
+    now: datetime,
+    client_ip: str | None = None,
 ) -> QueuedMessage:
-    """Queue a message the SMTP user submitted, counting it against the user's limits.
+    """Queue a message the SMTP user submitted from `client_ip`, counting it against the
+    user's limits.
 
-    One transaction: the sender check, the quota, the usage hour and the queued row all
-    happen, or none does. Raises SenderNotAllowed, SendingRefused or NotFoundError.
+    One transaction: the sender check, the quota (with the last use and any quota alert), the
+    usage hour and the queued row all happen, or none does. A refusal for a limit or the
+    status is kept on the SMTP user (last_refusal) after the rollback. Raises
+    SenderNotAllowed, SendingRefused or NotFoundError.
     """
-    with transaction.atomic():
-        relay_setting = relay_setting_for_sender(smtp_user.owner_id, mail_from)
-        message = QueuedMessage.objects.create(
-            owner_id=smtp_user.owner_id,
-            smtp_user=smtp_user,
-            relay_setting=relay_setting,
-            mail_from=mail_from,
-            rcpt_to=list(recipients),
-            data=data,
-            size=len(data),
-            next_attempt_at=now,
-            created_at=now,
-        )
-        # Counted last: the quota UPDATE locks the SMTP user's row until the commit, so the
-        # (possibly large) message is written before, not while other sessions wait.
-        consume_send_quota(smtp_user.pk, now=now)
+    try:
+        with transaction.atomic():
+            relay_setting = relay_setting_for_sender(smtp_user.owner_id, mail_from)
+            message = QueuedMessage.objects.create(
+                owner_id=smtp_user.owner_id,
+                smtp_user=smtp_user,
+                relay_setting=relay_setting,
+                mail_from=mail_from,
+                rcpt_to=list(recipients),
+                data=data,
+                size=len(data),
+                next_attempt_at=now,
+                created_at=now,
+            )
+            # Counted last: the quota UPDATE locks the SMTP user's row until the commit, so
+            # the (possibly large) message is written before, not while other sessions wait.
+            consume_send_quota(smtp_user.pk, now=now, client_ip=client_ip)
+    except SendingRefused as refusal:
+        record_send_refusal(smtp_user.pk, refusal, now=now)
+        raise
     return message
 
 
@@ -46,39 +59,20 @@ def claim_next_message(*, now: datetime) -> QueuedMessage | None:
     """Take the next due message for sending, or None.
 
     A claim marks the message `sending` for MAILQUEUE_LEASE_SECONDS; a message whose claim
-    lapsed (its worker died) is due again. SKIP LOCKED lets several workers claim side by side
-    on PostgreSQL; the conditional UPDATE makes a claim exclusive on any database.
+    lapsed (its worker died) is due again.
     """
-    lease = timedelta(seconds=settings.MAILQUEUE_LEASE_SECONDS)
-    with transaction.atomic():
-        message = (
-            QueuedMessage.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[Status.QUEUED, Status.SENDING], next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")
-            .first()
-        )
-        if message is None:
-            return None
-        claimed = QueuedMessage.objects.filter(
-            pk=message.pk, status=message.status, attempts=message.attempts
-        ).update(status=Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + lease)
-        if not claimed:
-            return None
-    message.status = Status.SENDING
-    message.attempts += 1
-    message.next_attempt_at = now + lease
-    return message
+    return claim_next(
+        QueuedMessage,
+        due_statuses=[Status.QUEUED, Status.SENDING],
+        claimed_status=Status.SENDING,
+        now=now,
+        lease=timedelta(seconds=settings.MAILQUEUE_LEASE_SECONDS),
+    )
 
 
 def _finish(message: QueuedMessage, **changes) -> bool:
     """Record an outcome, unless the claim was lost meanwhile (lapsed and re-claimed)."""
-    updated = QueuedMessage.objects.filter(
-        pk=message.pk, status=Status.SENDING, attempts=message.attempts
-    ).update(**changes)
-    if updated:
-        for field, value in changes.items():
-            setattr(message, field, value)
-    return bool(updated)
+    return finish_claim(message, Status.SENDING, **changes)
 
 
 def record_delivered(message: QueuedMessage, *, now: datetime, refused: dict[str, str]) -> bool:
@@ -94,8 +88,11 @@ def record_delivered(message: QueuedMessage, *, now: datetime, refused: dict[str
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff after the `attempts`-th failed attempt, capped."""
-    seconds = settings.MAILQUEUE_RETRY_BASE_SECONDS * 2 ** min(attempts - 1, 30)
-    return timedelta(seconds=min(seconds, settings.MAILQUEUE_RETRY_MAX_SECONDS))
+    return backoff(
+        attempts,
+        base_seconds=settings.MAILQUEUE_RETRY_BASE_SECONDS,
+        max_seconds=settings.MAILQUEUE_RETRY_MAX_SECONDS,
+    )
 
 
 def record_failure(message: QueuedMessage, *, now: datetime, error: str, permanent: bool) -> bool:

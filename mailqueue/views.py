@@ -1,11 +1,15 @@
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils import timezone
 
 from accounts.decorators import owner_required
-from mailqueue.selectors import queued_messages_for
+from mailqueue.selectors import queued_messages_for, recent_refusals_for
 
 MESSAGES_PER_PAGE = 50
+RECENT_REFUSALS = timedelta(hours=24)
 
 
 @login_required
@@ -15,4 +19,5 @@ def messages(request):
     page = Paginator(queued_messages_for(request.owner), MESSAGES_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return render(request, "mailqueue/messages.html", {"page": page})
+    refusals = recent_refusals_for(request.owner, since=timezone.now() - RECENT_REFUSALS)
+    return render(request, "mailqueue/messages.html", {"page": page, "refusals": refusals})

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "audit",
     "mailqueue",
     "smtpserver",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -231,6 +232,18 @@ MAILQUEUE_RELAY_TIMEOUT_SECONDS = env.float("MAILQUEUE_RELAY_TIMEOUT_SECONDS", d
 
 # Serve /bench/bare, the benchmark's baseline view (bench/); off everywhere else.
 BENCHMARK_ENDPOINTS = env.bool("BENCHMARK_ENDPOINTS", default=False)
+# Quota alerts (alerts app; docs/credential-controls.md): sent by runsmtp's alert thread or by
+# `manage.py deliveralerts`.
+ALERTS_POLL_SECONDS = env.float("ALERTS_POLL_SECONDS", default=5)
+ALERTS_RETRY_BASE_SECONDS = env.float("ALERTS_RETRY_BASE_SECONDS", default=30)
+ALERTS_RETRY_MAX_SECONDS = env.float("ALERTS_RETRY_MAX_SECONDS", default=3600)
+ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=8)
+ALERTS_LEASE_SECONDS = env.float("ALERTS_LEASE_SECONDS", default=120)
+ALERTS_WEBHOOK_TIMEOUT_SECONDS = env.float("ALERTS_WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Webhooks to localhost, private networks and *.internal names are refused unless this is on.
+ALERTS_WEBHOOK_ALLOW_INTERNAL_TARGETS = env.bool(
+    "ALERTS_WEBHOOK_ALLOW_INTERNAL_TARGETS", default=False
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -30,6 +30,7 @@ urlpatterns = [
     path("activity/", include("audit.urls")),
     path("", include("smtpserver.urls")),
     path("", include("mailqueue.urls")),
+    path("alerts/", include("alerts.urls")),
 ]
 
 if settings.BENCHMARK_ENDPOINTS:

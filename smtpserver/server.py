@@ -4,9 +4,10 @@ Built on aiosmtpd. The asyncio loop never touches the database: every query runs
 pool of threads (DatabaseThreads). `build_controller` assembles a server that runsmtp serves
 and that tests start and stop in-process.
 
-Reply codes (docs/smtp-server.md): 535 5.7.8 bad login or disabled user, 454 4.7.0 too many
-failed logins, 550 5.7.1 sender domain not allowed or user disabled mid-session, 451 4.7.1
-hourly limit reached, 554 5.7.1 total limit reached, 451 4.3.0 temporary server trouble.
+Reply codes (docs/smtp-server.md): 535 5.7.8 bad login, disabled user or address outside the
+user's allowed networks, 454 4.7.0 too many failed logins, 550 5.7.1 sender domain not allowed
+or user disabled mid-session, 451 4.7.1 hourly or daily limit reached, 554 5.7.1 total limit
+reached, 451 4.3.0 temporary server trouble.
 """
 
 import asyncio
@@ -28,7 +29,7 @@ from mailqueue.services import accept_message
 from portal.errors import NotFoundError, ServiceError
 from smtpserver.authentication import LoginFailed, LoginThrottled, authenticate_smtp_login
 from smtpusers.models import SmtpUser
-from smtpusers.services import Refusal, SendingRefused, sending_refusal
+from smtpusers.services import Refusal, SendingRefused, record_send_refusal, sending_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ _REFUSAL_CODES = {
     Refusal.DISABLED: "550 5.7.1",
     Refusal.OWNER_INACTIVE: "550 5.7.1",
     Refusal.HOURLY_LIMIT: "451 4.7.1",
+    Refusal.DAILY_LIMIT: "451 4.7.1",
     Refusal.TOTAL_LIMIT: "554 5.7.1",
 }
 
@@ -139,6 +141,7 @@ class SubmissionHandler:
                 recipients=envelope.rcpt_tos,
                 data=envelope.original_content,
                 now=timezone.now(),
+                client_ip=session.peer[0],
             )
         except ServiceError as error:
             return reply_for(error)
@@ -169,8 +172,10 @@ def _check_sender(smtp_user_id: int, mail_from: str) -> None:
     smtp_user = SmtpUser.objects.select_related("owner").filter(pk=smtp_user_id).first()
     if smtp_user is None:
         raise NotFoundError("SMTP user not found")
-    refusal = sending_refusal(smtp_user, now=timezone.now())
+    now = timezone.now()
+    refusal = sending_refusal(smtp_user, now=now)
     if refusal is not None:
+        record_send_refusal(smtp_user.pk, refusal, now=now)
         raise refusal
     relay_setting_for_sender(smtp_user.owner, mail_from)
 

@@ -25,7 +25,16 @@ from smtpusers.services import (
     set_smtp_users_status,
     update_smtp_user,
 )
-from smtpusers.validators import STATUS_DISABLE, STATUS_ENABLE, parse_limit, parse_status
+from smtpusers.usage import usage_summary
+from smtpusers.validators import (
+    NO_DAILY_LIMIT,
+    STATUS_DISABLE,
+    STATUS_ENABLE,
+    parse_allowed_networks,
+    parse_daily_limit,
+    parse_limit,
+    parse_status,
+)
 
 STATUS_CHOICES = [(STATUS_ENABLE, STATUS_ENABLE), (STATUS_DISABLE, STATUS_DISABLE)]
 
@@ -50,10 +59,16 @@ class SmtpUserAddForm(forms.ModelForm):
     # Text in, checked by the services' own parse_limit: the admin adds no rule of its own.
     total_limit = forms.CharField(label="Total limit", widget=forms.NumberInput(attrs={"min": 1}))
     hourly_limit = forms.CharField(label="Hourly limit", widget=forms.NumberInput(attrs={"min": 1}))
+    daily_limit = forms.CharField(
+        label="Daily limit",
+        required=False,
+        help_text="Messages per UTC day; blank for none.",
+        widget=forms.NumberInput(attrs={"min": 1}),
+    )
 
     class Meta:
         model = SmtpUser
-        fields = ("owner", "total_limit", "hourly_limit")
+        fields = ("owner", "total_limit", "hourly_limit", "daily_limit")
 
     def clean_total_limit(self):
         return by_service_rule(parse_limit, self.cleaned_data["total_limit"], field="total_limit")
@@ -61,16 +76,31 @@ class SmtpUserAddForm(forms.ModelForm):
     def clean_hourly_limit(self):
         return by_service_rule(parse_limit, self.cleaned_data["hourly_limit"], field="hourly_limit")
 
+    def clean_daily_limit(self):
+        return by_service_rule(
+            parse_daily_limit, self.cleaned_data["daily_limit"].strip() or NO_DAILY_LIMIT
+        )
+
 
 class SmtpUserChangeForm(SmtpUserAddForm):
     status = forms.ChoiceField(label="Status", choices=STATUS_CHOICES)
+    allowed_networks = forms.CharField(
+        label="Allowed networks",
+        required=False,
+        help_text="CIDRs (IPv4 or IPv6) that may log in, one per line; blank for any address.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     class Meta(SmtpUserAddForm.Meta):
-        fields = ("total_limit", "hourly_limit")
+        fields = ("total_limit", "hourly_limit", "daily_limit")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].initial = self.instance.status
+        self.initial["allowed_networks"] = "\n".join(self.instance.allowed_networks)
+
+    def clean_allowed_networks(self):
+        return by_service_rule(parse_allowed_networks, self.cleaned_data["allowed_networks"])
 
 
 @admin.register(SmtpUser)
@@ -83,6 +113,8 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
         "hourly_limit",
         "total_used",
         "used_this_hour",
+        "used_today",
+        "last_used_at",
         "created_at",
     )
     list_filter = (StatusFilter, OwnerFilter)
@@ -99,17 +131,36 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
     readonly_fields = (
         "smtp_user_name",
         "owner_name",
-        "total_used",
-        "used_this_hour",
+        "hourly_usage",
+        "daily_usage",
+        "total_usage",
+        "last_used_at",
+        "last_used_ip",
+        "last_refusal_shown",
         "created_at",
         "updated_at",
     )
     fieldsets = (
         (None, {"fields": ("smtp_user_name", "owner_name", "status")}),
-        ("Limits", {"fields": ("total_limit", "hourly_limit")}),
-        ("Usage", {"fields": ("total_used", "used_this_hour", "created_at", "updated_at")}),
+        ("Limits", {"fields": ("total_limit", "hourly_limit", "daily_limit")}),
+        ("Access", {"fields": ("allowed_networks",)}),
+        (
+            "Usage",
+            {
+                "fields": (
+                    "hourly_usage",
+                    "daily_usage",
+                    "total_usage",
+                    "last_used_at",
+                    "last_used_ip",
+                    "last_refusal_shown",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
     )
-    add_fieldsets = ((None, {"fields": ("owner", "total_limit", "hourly_limit")}),)
+    add_fieldsets = ((None, {"fields": ("owner", "total_limit", "hourly_limit", "daily_limit")}),)
     autocomplete_fields = ("owner",)
     form = SmtpUserChangeForm
     add_form = SmtpUserAddForm
@@ -126,6 +177,39 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
     @admin.display(description="used this hour")
     def used_this_hour(self, smtp_user):
         return smtp_user.used_in_hour_of(timezone.now())
+
+    @admin.display(description="used today")
+    def used_today(self, smtp_user):
+        return smtp_user.used_in_day_of(timezone.now())
+
+    def _window_usage(self, smtp_user, window_name):
+        window = getattr(usage_summary(smtp_user, now=timezone.now()), window_name)
+        if window.limit is None:
+            return f"{window.used} (no limit)"
+        resets = (
+            f"resets at {window.resets_at:%Y-%m-%d %H:%M} UTC"
+            if window.resets_at
+            else "never resets"
+        )
+        return f"{window.used} of {window.limit}, {window.remaining} left, {resets}"
+
+    @admin.display(description="this hour")
+    def hourly_usage(self, smtp_user):
+        return self._window_usage(smtp_user, "hourly")
+
+    @admin.display(description="today (UTC)")
+    def daily_usage(self, smtp_user):
+        return self._window_usage(smtp_user, "daily")
+
+    @admin.display(description="in total")
+    def total_usage(self, smtp_user):
+        return self._window_usage(smtp_user, "total")
+
+    @admin.display(description="last refusal")
+    def last_refusal_shown(self, smtp_user):
+        if not smtp_user.last_refusal:
+            return "none"
+        return f"{smtp_user.last_refusal} ({smtp_user.last_refusal_at:%Y-%m-%d %H:%M:%S} UTC)"
 
     def get_queryset(self, request):
         # The owner for every row, page and action in the same query; the ciphertext is needed
@@ -144,6 +228,8 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
         limits = {
             "total_limit": form.cleaned_data["total_limit"],
             "hourly_limit": form.cleaned_data["hourly_limit"],
+            # The service spells "no daily limit" as 0 (None would mean "unchanged").
+            "daily_limit": form.cleaned_data["daily_limit"] or 0,
         }
         if change:
             try:
@@ -151,6 +237,7 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
                     obj.owner,
                     smtp_user_name=obj.smtp_user_name,
                     status=form.cleaned_data["status"],
+                    allowed_networks=form.cleaned_data["allowed_networks"],
                     **limits,
                 )
             except NotFoundError as error:

@@ -22,7 +22,7 @@ from accounts.api_auth import (
 from portal.errors import NotFoundError, ServiceError
 from smtpusers import selectors, services
 from smtpusers import serializers as shapes
-from smtpusers.models import status_name, used_in_hour
+from smtpusers.usage import usage_summary
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +121,9 @@ def documented(
 @documented(
     summary="Create an SMTP user",
     description="Creates an enabled SMTP user with generated name and password. "
-    "Also served as addSmtpUser.",
+    "Also served as addSmtpUser. `daily_limit` is an optional extra (none by default).",
     request=shapes.AddSmtpRequest,
+    form_request=shapes.AddSmtpFormRequest,
     response=shapes.AddSmtpResponse,
 )
 class AddSmtp(SmtpApiView):
@@ -131,6 +132,7 @@ class AddSmtp(SmtpApiView):
             owner,
             total_limit=params.get("total_limit"),
             hourly_limit=params.get("hourly_limit"),
+            daily_limit=params.get("daily_limit"),
         )
         return {
             "status": "success",
@@ -142,7 +144,8 @@ class AddSmtp(SmtpApiView):
 
 @documented(
     summary="Change an SMTP user's limits or status",
-    description="Parameters left out or null keep their value. Also served as editSmtpUser.",
+    description="Parameters left out or null keep their value; `daily_limit` 0 or \"none\" "
+    "removes the daily limit. Also served as editSmtpUser.",
     request=shapes.EditSmtpRequest,
     form_request=shapes.EditSmtpFormRequest,
     response=shapes.EditSmtpResponse,
@@ -155,6 +158,7 @@ class EditSmtp(SmtpApiView):
             smtp_user_name=params.get("smtp_user_name"),
             total_limit=params.get("total_limit"),
             hourly_limit=params.get("hourly_limit"),
+            daily_limit=params.get("daily_limit"),
             status=params.get("status"),
         )
         return {"status": "success", "message": "SMTP User Updated"}
@@ -180,27 +184,42 @@ class ResetSmtpPassword(SmtpApiView):
         }
 
 
-def smtp_list_item(row: dict, now) -> dict:
-    """One listSmtp entry from a selectors.smtp_user_rows_for row."""
+def _utc_text(moment) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def smtp_list_item(smtp_user, now) -> dict:
+    password = selectors.smtp_password_of(smtp_user)
+    usage = usage_summary(smtp_user, now=now)
     return {
-        "smtp_user_name": row["smtp_user_name"],
-        "smtp_password": row["password"],
-        "password": row["password"],
-        "status": status_name(row["is_enabled"]),
-        "total_limit": row["total_limit"],
-        "hourly_limit": row["hourly_limit"],
+        "smtp_user_name": smtp_user.smtp_user_name,
+        "smtp_password": password,
+        "password": password,
+        "status": smtp_user.status,
+        "total_limit": smtp_user.total_limit,
+        "hourly_limit": smtp_user.hourly_limit,
         # Extras beyond the seeds; the documented fields above stay as they are.
-        "total_used": row["total_used"],
-        "hourly_used": used_in_hour(
-            hour_used=row["hour_used"], hour_started_at=row["hour_started_at"], moment=now
-        ),
-        "created_at": row["created_at"].isoformat().replace("+00:00", "Z"),
+        "total_used": usage.total.used,
+        "total_remaining": usage.total.remaining,
+        "hourly_used": usage.hourly.used,
+        "hourly_remaining": usage.hourly.remaining,
+        "hourly_resets_at": _utc_text(usage.hourly.resets_at),
+        "daily_limit": usage.daily.limit,
+        "daily_used": usage.daily.used,
+        "daily_remaining": usage.daily.remaining,
+        "daily_resets_at": _utc_text(usage.daily.resets_at),
+        "last_used_at": _utc_text(smtp_user.last_used_at),
+        "last_used_ip": smtp_user.last_used_ip,
+        "last_refusal": smtp_user.last_refusal or None,
+        "last_refusal_at": _utc_text(smtp_user.last_refusal_at),
+        "created_at": _utc_text(smtp_user.created_at),
     }
 
 
 @documented(
     summary="List the owner's SMTP users, oldest first",
-    description="With each SMTP user's password, limits, status and usage.",
+    description="With each SMTP user's password, limits, status and, as extras, its usage of "
+    "each window (used, remaining, reset time), last use and last refusal.",
     request=shapes.ListSmtpRequest,
     response=shapes.ListSmtpResponse,
 )
@@ -209,7 +228,9 @@ class ListSmtp(SmtpApiView):
         now = timezone.now()
         return {
             "status": "success",
-            "smtp_list": [smtp_list_item(row, now) for row in selectors.smtp_user_rows_for(owner)],
+            "smtp_list": [
+                smtp_list_item(smtp_user, now) for smtp_user in selectors.smtp_users_for(owner)
+            ],
         }
 
 

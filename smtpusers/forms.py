@@ -8,24 +8,31 @@ from django import forms
 
 from portal.forms import ServiceForm
 from smtpusers.selectors import DEFAULT_SMTP_USER_SORT, SMTP_USER_SORT_FIELDS
-from smtpusers.validators import MAX_LIMIT, STATUS_DISABLE, STATUS_ENABLE
+from smtpusers.validators import MAX_LIMIT, NO_DAILY_LIMIT, STATUS_DISABLE, STATUS_ENABLE
 
 
-def _limit_field(label: str, help_text: str) -> forms.CharField:
+def _limit_field(label: str, help_text: str, *, required: bool = True) -> forms.CharField:
     # A text field, not an IntegerField: the service decides what a valid limit is.
+    attrs = {"min": 1, "max": MAX_LIMIT, "step": 1, "inputmode": "numeric"}
+    if required:
+        attrs["required"] = True
     return forms.CharField(
-        label=label,
-        required=False,
-        help_text=help_text,
-        widget=forms.NumberInput(
-            attrs={"min": 1, "max": MAX_LIMIT, "step": 1, "inputmode": "numeric", "required": True}
-        ),
+        label=label, required=False, help_text=help_text, widget=forms.NumberInput(attrs=attrs)
     )
 
 
 class SmtpUserLimitsForm(ServiceForm):
     total_limit = _limit_field("Total limit", "Messages this SMTP user may send in all.")
-    hourly_limit = _limit_field("Hourly limit", "Messages it may send in one clock hour.")
+    hourly_limit = _limit_field("Hourly limit", "Messages it may send in one clock hour (UTC).")
+    daily_limit = _limit_field(
+        "Daily limit (optional)",
+        "Messages it may send in one UTC calendar day. Leave blank for no daily limit.",
+        required=False,
+    )
+
+    def clean_daily_limit(self):
+        # Blank in the form means "no daily limit", which the services spell "none".
+        return self.cleaned_data["daily_limit"].strip() or NO_DAILY_LIMIT
 
 
 class SmtpUserEditForm(SmtpUserLimitsForm):
@@ -35,6 +42,14 @@ class SmtpUserEditForm(SmtpUserLimitsForm):
         widget=forms.Select(
             choices=[(STATUS_ENABLE, "Enabled"), (STATUS_DISABLE, "Disabled — can send nothing")]
         ),
+    )
+    allowed_networks = forms.CharField(
+        label="Allowed networks",
+        required=False,
+        help_text="IP addresses or networks (CIDR, IPv4 or IPv6) that may log in with this SMTP "
+        "user, one per line, e.g. 192.0.2.0/24 or 2001:db8::/48. Leave blank to allow any "
+        "address.",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )
 
 

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import models
 from django.db.models import Q
@@ -17,9 +17,9 @@ def status_name(is_enabled: bool) -> str:
     return STATUS_ENABLE if is_enabled else STATUS_DISABLE
 
 
-def used_in_hour(*, hour_used: int, hour_started_at: datetime | None, moment: datetime) -> int:
-    """Messages counted in the clock hour holding `moment`, from an SMTP user's hour counter."""
-    return hour_used if hour_started_at == hour_start(moment) else 0
+def day_start(moment: datetime) -> datetime:
+    """Midnight UTC of the calendar day holding `moment` (UTC): the daily limit's window."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class SmtpUser(models.Model):
@@ -32,11 +32,26 @@ class SmtpUser(models.Model):
     password_encrypted = models.TextField(editable=False)
     total_limit = models.IntegerField()
     hourly_limit = models.IntegerField()
+    # None: no daily limit (the UTC calendar day is its window).
+    daily_limit = models.IntegerField(null=True, blank=True)
     is_enabled = models.BooleanField(default=True)
     # Usage: messages accepted in total, and in the clock hour that starts at hour_started_at.
     total_used = models.IntegerField(default=0)
     hour_started_at = models.DateTimeField(null=True, blank=True)
     hour_used = models.IntegerField(default=0)
+    # Messages accepted in the UTC day that starts at day_started_at (counted with or without
+    # a daily limit).
+    day_started_at = models.DateTimeField(null=True, blank=True)
+    day_used = models.IntegerField(default=0)
+    # The last accepted message: written by the same UPDATE that counts it.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The last time a message was refused for a limit or the status, in the words the SMTP
+    # client was given.
+    last_refusal = models.CharField(max_length=300, blank=True, default="")
+    last_refusal_at = models.DateTimeField(null=True, blank=True)
+    # Networks (normalised CIDR strings, IPv4 or IPv6) that may log in; empty: any address.
+    allowed_networks = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,7 +68,14 @@ class SmtpUser(models.Model):
                 condition=Q(hourly_limit__gt=0), name="smtpuser_hourly_limit_positive"
             ),
             models.CheckConstraint(
+                condition=Q(daily_limit__isnull=True) | Q(daily_limit__gt=0),
+                name="smtpuser_daily_limit_positive_or_none",
+            ),
+            models.CheckConstraint(
                 condition=Q(total_used__gte=0), name="smtpuser_total_used_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(day_used__gte=0), name="smtpuser_day_used_not_negative"
             ),
             models.CheckConstraint(
                 condition=Q(hour_used__gte=0), name="smtpuser_hour_used_not_negative"
@@ -69,9 +91,11 @@ class SmtpUser(models.Model):
 
     def used_in_hour_of(self, moment: datetime) -> int:
         """Messages counted in the clock hour holding `moment`."""
-        return used_in_hour(
-            hour_used=self.hour_used, hour_started_at=self.hour_started_at, moment=moment
-        )
+        return self.hour_used if self.hour_started_at == hour_start(moment) else 0
+
+    def used_in_day_of(self, moment: datetime) -> int:
+        """Messages counted in the UTC calendar day holding `moment`."""
+        return self.day_used if self.day_started_at == day_start(moment) else 0
 
 
 class SmtpUsageHour(models.Model):

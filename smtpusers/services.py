@@ -1,20 +1,26 @@
 """Every change to SMTP users goes through these functions, whatever the caller."""
 
 import enum
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import Owner
 from accounts.tenancy import get_owned, owned_by
+from alerts.selectors import owner_thresholds_sql
+from alerts.services import raise_quota_alerts
 from audit.services import record_event
 from portal.crypto import encrypt
 from portal.errors import NotFoundError, ServiceError
 from smtpusers.credentials import generate_smtp_password, generate_smtp_user_name
-from smtpusers.models import SmtpUser, hour_start, status_name
+from smtpusers.models import SmtpUser, day_start, hour_start, status_name
+from smtpusers.usage import DAILY, HOURLY, TOTAL, limit_reached_text, usage_summary
 from smtpusers.validators import (
+    parse_allowed_networks,
+    parse_daily_limit,
     parse_limit,
     parse_smtp_user_name,
     parse_status,
@@ -55,10 +61,16 @@ def _audit_changes(smtp_user: SmtpUser, changed: list[str], new_values: dict) ->
     }
 
 
-def create_smtp_user(owner: Owner, *, total_limit, hourly_limit) -> tuple[SmtpUser, str]:
-    """A new enabled SMTP user; returns it with its plaintext password (shown once)."""
+def create_smtp_user(
+    owner: Owner, *, total_limit, hourly_limit, daily_limit=None
+) -> tuple[SmtpUser, str]:
+    """A new enabled SMTP user; returns it with its plaintext password (shown once).
+
+    `daily_limit` None, 0 or "none": no daily limit.
+    """
     total_limit = parse_limit(total_limit, field="total_limit")
     hourly_limit = parse_limit(hourly_limit, field="hourly_limit")
+    daily_limit = None if daily_limit is None else parse_daily_limit(daily_limit)
     password = generate_smtp_password()
     for _ in range(NAME_ATTEMPTS):
         try:
@@ -69,6 +81,7 @@ def create_smtp_user(owner: Owner, *, total_limit, hourly_limit) -> tuple[SmtpUs
                     password_encrypted=encrypt(password),
                     total_limit=total_limit,
                     hourly_limit=hourly_limit,
+                    daily_limit=daily_limit,
                 )
                 record_event(
                     owner,
@@ -77,6 +90,7 @@ def create_smtp_user(owner: Owner, *, total_limit, hourly_limit) -> tuple[SmtpUs
                     changes={
                         "total_limit": [None, total_limit],
                         "hourly_limit": [None, hourly_limit],
+                        **({"daily_limit": [None, daily_limit]} if daily_limit else {}),
                     },
                 )
             return smtp_user, password
@@ -87,15 +101,30 @@ def create_smtp_user(owner: Owner, *, total_limit, hourly_limit) -> tuple[SmtpUs
 
 
 def update_smtp_user(
-    owner: Owner, *, smtp_user_name, total_limit=None, hourly_limit=None, status=None
+    owner: Owner,
+    *,
+    smtp_user_name,
+    total_limit=None,
+    hourly_limit=None,
+    daily_limit=None,
+    status=None,
+    allowed_networks=None,
 ) -> SmtpUser:
-    """Change the given fields; a None argument keeps the stored value."""
+    """Change the given fields; a None argument keeps the stored value.
+
+    `daily_limit` 0 or "none" removes the daily limit; `allowed_networks` "" or [] lets any
+    address log in.
+    """
     smtp_user_name = parse_smtp_user_name(smtp_user_name)
     changes = {}
     if total_limit is not None:
         changes["total_limit"] = parse_limit(total_limit, field="total_limit")
     if hourly_limit is not None:
         changes["hourly_limit"] = parse_limit(hourly_limit, field="hourly_limit")
+    if daily_limit is not None:
+        changes["daily_limit"] = parse_daily_limit(daily_limit)
+    if allowed_networks is not None:
+        changes["allowed_networks"] = parse_allowed_networks(allowed_networks)
     if status is not None:
         changes["is_enabled"] = parse_status(status)
     with transaction.atomic():
@@ -150,13 +179,31 @@ def reset_smtp_password(owner: Owner, *, smtp_user_name) -> tuple[SmtpUser, str]
     return smtp_user, password
 
 
+def record_login_refused_for_address(smtp_user: SmtpUser, *, client_ip: str) -> None:
+    """Audit an SMTP login with the right password from outside the allowed networks."""
+    record_event(
+        smtp_user.owner,
+        action="smtp_user.auth_refused_ip",
+        target=_target(smtp_user.smtp_user_name),
+        changes={"client_ip": [None, client_ip]},
+    )
+
+
 class Refusal(enum.Enum):
     """Why an SMTP user may not send now; each surface maps it to its own reply."""
 
     DISABLED = "disabled"
     OWNER_INACTIVE = "owner_inactive"
     HOURLY_LIMIT = "hourly_limit"
+    DAILY_LIMIT = "daily_limit"
     TOTAL_LIMIT = "total_limit"
+
+
+_LIMIT_REFUSALS = {
+    HOURLY: Refusal.HOURLY_LIMIT,
+    DAILY: Refusal.DAILY_LIMIT,
+    TOTAL: Refusal.TOTAL_LIMIT,
+}
 
 
 class SendingRefused(ServiceError):
@@ -166,7 +213,10 @@ class SendingRefused(ServiceError):
 
 
 def sending_refusal(smtp_user: SmtpUser, *, now: datetime) -> SendingRefused | None:
-    """Why `smtp_user` (loaded with its owner) may not send a message at `now`, if it may not."""
+    """Why `smtp_user` (loaded with its owner) may not send a message at `now`, if it may not.
+
+    Of several exhausted windows, the one that lasts longest is named (total, daily, hourly).
+    """
     name = smtp_user.smtp_user_name
     if not smtp_user.owner.is_active:
         return SendingRefused(
@@ -174,20 +224,70 @@ def sending_refusal(smtp_user: SmtpUser, *, now: datetime) -> SendingRefused | N
         )
     if not smtp_user.is_enabled:
         return SendingRefused(f"SMTP user {name} is disabled", reason=Refusal.DISABLED)
-    if smtp_user.total_used >= smtp_user.total_limit:
+    blocking = usage_summary(smtp_user, now=now).blocking
+    if blocking is not None:
         return SendingRefused(
-            f"Total sending limit of {smtp_user.total_limit} messages reached for {name}",
-            reason=Refusal.TOTAL_LIMIT,
-        )
-    if smtp_user.used_in_hour_of(now) >= smtp_user.hourly_limit:
-        next_hour = hour_start(now) + timedelta(hours=1)
-        return SendingRefused(
-            f"Hourly sending limit of {smtp_user.hourly_limit} messages reached for {name}; "
-            f"try again after {next_hour:%H:%M} UTC",
-            reason=Refusal.HOURLY_LIMIT,
+            limit_reached_text(blocking, name), reason=_LIMIT_REFUSALS[blocking.window]
         )
     return None
 
+
+# How often the same refusal is written again to the SMTP user's row: a client retrying in a
+# loop must not turn every refused attempt into a write of the (hot) counter row.
+REFUSAL_REWRITE_INTERVAL = timedelta(minutes=1)
+
+
+def record_send_refusal(smtp_user_id: int, refusal: SendingRefused, *, now: datetime) -> None:
+    """Keep the latest refusal, in the words the client was given, on the SMTP user."""
+    SmtpUser.objects.filter(pk=smtp_user_id).exclude(
+        last_refusal=refusal.message, last_refusal_at__gt=now - REFUSAL_REWRITE_INTERVAL
+    ).update(last_refusal=refusal.message[:300], last_refusal_at=now)
+
+
+@dataclass(frozen=True)
+class CountedMessage:
+    """An SMTP user's counters right after a message was counted, as the UPDATE returned them."""
+
+    smtp_user_id: int
+    owner_id: int
+    smtp_user_name: str
+    total_used: int
+    total_limit: int
+    hour_started_at: datetime
+    hour_used: int
+    hourly_limit: int
+    day_started_at: datetime
+    day_used: int
+    daily_limit: int | None
+    # The owner's alert thresholds (alerts.models.AlertSettings.quota_thresholds, raw), or None.
+    alert_thresholds: object
+
+
+# The one statement that counts a message, for every window at once. Conditions only on this
+# table's own columns (and a subquery for the owner): a join would let PostgreSQL re-check a
+# concurrently updated row against stale values under READ COMMITTED. ">=": a message stamped
+# just before the hour (day) turned, counted after one stamped just after, joins the newer
+# window instead of resetting it. RETURNING hands back the new counts (and the owner's alert
+# thresholds) in the same round trip; it runs on PostgreSQL and on SQLite (3.35+).
+_COUNT_MESSAGE_SQL = """
+UPDATE smtpusers_smtpuser SET
+    total_used = total_used + 1,
+    hour_used = CASE WHEN hour_started_at >= %(hour)s THEN hour_used + 1 ELSE 1 END,
+    hour_started_at = CASE WHEN hour_started_at >= %(hour)s THEN hour_started_at ELSE %(hour)s END,
+    day_used = CASE WHEN day_started_at >= %(day)s THEN day_used + 1 ELSE 1 END,
+    day_started_at = CASE WHEN day_started_at >= %(day)s THEN day_started_at ELSE %(day)s END,
+    last_used_at = %(now)s,
+    last_used_ip = %(client_ip)s
+WHERE id = %(smtp_user_id)s
+    AND is_enabled
+    AND owner_id IN (SELECT id FROM accounts_owner WHERE is_active)
+    AND total_used < total_limit
+    AND (hour_started_at IS NULL OR hour_started_at < %(hour)s OR hour_used < hourly_limit)
+    AND (daily_limit IS NULL OR day_started_at IS NULL OR day_started_at < %(day)s
+         OR day_used < daily_limit)
+RETURNING owner_id, smtp_user_name, total_used, total_limit, hour_started_at, hour_used,
+    hourly_limit, day_started_at, day_used, daily_limit, {thresholds}
+""".format(thresholds=owner_thresholds_sql("smtpusers_smtpuser.owner_id"))  # noqa: S608
 
 # One row per SMTP user and clock hour, incremented in place. Django's bulk_create cannot
 # increment on conflict; this statement runs unchanged on PostgreSQL and SQLite.
@@ -202,46 +302,74 @@ _COUNT_USAGE_HOUR_SQL = (
 _QUOTA_ATTEMPTS = 3
 
 
-def consume_send_quota(smtp_user_id: int, *, now: datetime) -> None:
-    """Count one message against the SMTP user's hourly and total limits, or refuse it.
+def _as_datetime(value) -> datetime:
+    """A datetime column read by raw SQL (SQLite answers text) as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
-    The one place that changes the usage counters. One conditional UPDATE decides, so
-    concurrent senders can never exceed a limit; the hourly window is the clock hour (UTC)
-    holding `now`. Raises SendingRefused (or NotFoundError). Run it inside the transaction
-    that stores the message, so that a refused or failed message consumes nothing.
+
+def _count_message(smtp_user_id: int, *, now: datetime, client_ip: str | None):
+    """Count one message in every window, or None when a limit or the status forbids it."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COUNT_MESSAGE_SQL,
+            {
+                "smtp_user_id": smtp_user_id,
+                "hour": adapt(hour_start(now)),
+                "day": adapt(day_start(now)),
+                "now": adapt(now),
+                "client_ip": connection.ops.adapt_ipaddressfield_value(client_ip),
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (owner_id, name, total_used, total_limit, hour_started_at, hour_used, hourly_limit,
+     day_started_at, day_used, daily_limit, thresholds) = row  # fmt: skip
+    return CountedMessage(
+        smtp_user_id=smtp_user_id,
+        owner_id=owner_id,
+        smtp_user_name=name,
+        total_used=total_used,
+        total_limit=total_limit,
+        hour_started_at=_as_datetime(hour_started_at),
+        hour_used=hour_used,
+        hourly_limit=hourly_limit,
+        day_started_at=_as_datetime(day_started_at),
+        day_used=day_used,
+        daily_limit=daily_limit,
+        alert_thresholds=thresholds,
+    )
+
+
+def consume_send_quota(
+    smtp_user_id: int, *, now: datetime, client_ip: str | None = None
+) -> CountedMessage:
+    """Count one message against the SMTP user's hourly, daily and total limits, or refuse it.
+
+    The one place that changes the usage counters. One conditional UPDATE decides every
+    window, so concurrent senders can never exceed a limit; the hourly window is the clock
+    hour (UTC) holding `now`, the daily one the UTC calendar day. The same UPDATE records the
+    last use (`now`, `client_ip`). A message that crosses an alert threshold raises its alert
+    (alerts.services.raise_quota_alerts) in the same transaction. Raises SendingRefused (or
+    NotFoundError). Run it inside the transaction that stores the message, so that a refused
+    or failed message consumes nothing.
     """
-    hour = hour_start(now)
-    # ">=": a message stamped just before the hour turned, counted after one stamped just
-    # after, joins the newer window instead of resetting it.
-    in_current_window = Q(hour_started_at__gte=hour)
     for _ in range(_QUOTA_ATTEMPTS):
         # No savepoint: nothing in this block raises on purpose, and within the caller's
         # transaction a savepoint would cost two more round trips per message.
         with transaction.atomic(savepoint=False):
-            # Only conditions on this table's own columns (and a subquery for the owner): a
-            # join would let PostgreSQL re-check a concurrently updated row against stale
-            # values under READ COMMITTED.
-            counted = SmtpUser.objects.filter(
-                ~in_current_window | Q(hour_used__lt=F("hourly_limit")),
-                pk=smtp_user_id,
-                is_enabled=True,
-                owner__in=Owner.objects.filter(is_active=True).values("pk"),
-                total_used__lt=F("total_limit"),
-            ).update(
-                total_used=F("total_used") + 1,
-                hour_used=Case(When(in_current_window, then=F("hour_used") + 1), default=Value(1)),
-                hour_started_at=Case(
-                    When(in_current_window, then=F("hour_started_at")), default=Value(hour)
-                ),
-            )
-            if counted:
+            counted = _count_message(smtp_user_id, now=now, client_ip=client_ip)
+            if counted is not None:
                 with connection.cursor() as cursor:
                     cursor.execute(
                         _COUNT_USAGE_HOUR_SQL,
-                        [smtp_user_id, connection.ops.adapt_datetimefield_value(hour)],
+                        [smtp_user_id, connection.ops.adapt_datetimefield_value(hour_start(now))],
                     )
-        if counted:
-            return
+                raise_quota_alerts(counted, now=now)
+                return counted
         smtp_user = SmtpUser.objects.select_related("owner").filter(pk=smtp_user_id).first()
         if smtp_user is None:
             raise NotFoundError("SMTP user not found")

@@ -20,6 +20,7 @@ from portal.errors import ServiceError
 from smtpusers import selectors, services
 from smtpusers.forms import SmtpUserEditForm, SmtpUserFilterForm, SmtpUserLimitsForm
 from smtpusers.selectors import SMTP_USER_SORT_FIELDS
+from smtpusers.usage import usage_summary
 from smtpusers.validators import STATUS_DISABLE, parse_status
 
 PAGE_SIZE = 50
@@ -101,6 +102,7 @@ def smtp_user_create(request):
 @owner_required
 @require_http_methods(["GET", "POST"])
 def smtp_user_detail(request, smtp_user_name):
+    """An SMTP user's one page: usage of every window, charts, last use, limits, allowlist."""
     smtp_user = selectors.smtp_user_for(request.owner, smtp_user_name)
     if request.method == "POST":
         form = SmtpUserEditForm(request.POST)
@@ -119,16 +121,21 @@ def smtp_user_detail(request, smtp_user_name):
             initial={
                 "total_limit": smtp_user.total_limit,
                 "hourly_limit": smtp_user.hourly_limit,
+                "daily_limit": smtp_user.daily_limit or "",
                 "status": smtp_user.status,
+                "allowed_networks": "\n".join(smtp_user.allowed_networks),
             }
         )
+    now = timezone.now()
     return render(
         request,
         "smtpusers/detail.html",
         {
             "smtp_user": smtp_user,
             "form": form,
-            "used_this_hour": smtp_user.used_in_hour_of(timezone.now()),
+            "usage": usage_summary(smtp_user, now=now),
+            "hourly_chart": selectors.usage_chart_for(smtp_user, now=now),
+            "daily_chart": selectors.daily_usage_chart_for(smtp_user, now=now),
         },
     )
 

@@ -107,7 +107,16 @@ def test_it_lets_createstaff_make_a_support_member_who_can_sign_in(client):
     assert [group.name for group in staff_member.groups.all()] == ["Support"]
     assert signed_in.url == "/admin/"
     models = {model["object_name"] for app in index.context["app_list"] for model in app["models"]}
-    assert models == {"Owner", "User", "ApiToken", "SmtpUser", "RelaySetting", "AuditEvent"}
+    assert models == {
+        "Owner",
+        "User",
+        "ApiToken",
+        "SmtpUser",
+        "RelaySetting",
+        "AuditEvent",
+        "AlertSettings",
+        "AlertDelivery",
+    }
 
 
 @pytest.mark.parametrize(
@@ -140,6 +149,8 @@ def test_it_gives_the_support_group_view_and_change_but_never_add_or_delete():
         "accounts.view_apitoken",
         "accounts.view_owner",
         "accounts.view_user",
+        "alerts.view_alertdelivery",
+        "alerts.view_alertsettings",
         "audit.view_auditevent",
         "relaysettings.change_relaysetting",
         "relaysettings.view_relaysetting",

@@ -21,20 +21,22 @@ def alice_client(client, alice):
     return client
 
 
-def test_it_shows_the_usage_of_this_hour_the_total_and_the_chart(alice, alice_client):
+def test_it_sends_the_old_usage_page_to_the_smtp_users_page_with_the_charts(alice, alice_client):
     smtp_user, _ = create_smtp_user(alice.owner, total_limit=100, hourly_limit=10)
     now = timezone.now()
     for moment in [now - timedelta(hours=5)] * 2 + [now] * 3:
         consume_send_quota(smtp_user.pk, now=moment)
 
-    response = alice_client.get(f"/usage/{smtp_user.smtp_user_name}/")
+    response = alice_client.get(f"/usage/{smtp_user.smtp_user_name}/", follow=True)
 
     body = response.content.decode()
-    assert response.status_code == 200
+    assert response.redirect_chain == [(f"/smtp-users/{smtp_user.smtp_user_name}/", 302)]
     assert re.search(r'data-testid="hour-usage">3 of 10<', body)
     assert re.search(r'data-testid="total-usage">5 of 100<', body)
-    assert body.count('<rect class="bar"') == 2
+    hourly_chart = body[: body.index("Last 30 days")]
+    assert hourly_chart.count('<rect class="bar"') == 2
     assert "5 messages in the last 48 hours" in body
+    assert "5 messages in the last 30 days" in body
     assert f"{now:%Y-%m-%d %H}:00 UTC: 3 messages</title>" in body
 
 

@@ -1,9 +1,11 @@
 from django import template
 
+from smtpusers.usage import usage_summary
+
 register = template.Library()
 
 
 @register.filter
-def used_in_hour_of(smtp_user, moment):
-    """{{ smtp_user|used_in_hour_of:now }}: messages counted in the clock hour holding `moment`."""
-    return smtp_user.used_in_hour_of(moment)
+def usage_at(smtp_user, moment):
+    """{% with usage=smtp_user|usage_at:now %}: its usage of each window (smtpusers.usage)."""
+    return usage_summary(smtp_user, now=moment)

@@ -339,8 +339,10 @@ def test_it_edits_limits_and_status_through_update_smtp_user(
             {
                 "smtp_user_name": smtp_user.smtp_user_name,
                 "status": "Disable",
+                "allowed_networks": [],
                 "total_limit": 250,
                 "hourly_limit": 25,
+                "daily_limit": 0,
             },
         )
     ]

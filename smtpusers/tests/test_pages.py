@@ -1,6 +1,7 @@
 """The SMTP users dashboard pages, through Django's test client against PostgreSQL."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -182,8 +183,12 @@ def test_it_lists_only_the_owners_smtp_users_with_status_limits_and_usage(alice_
     assert sorted(listed_names(response)) == sorted([busy.smtp_user_name, idle.smtp_user_name])
     assert bobs.smtp_user_name not in response.content.decode()
     text = page_text(response)
-    assert f"{busy.smtp_user_name} Enabled 17 / 1000 4 / 100" in text
-    assert f"{idle.smtp_user_name} Disabled 0 / 1000 0 / 100" in text
+    resets = f"{hour_start(now) + timedelta(hours=1):%H:%M}"
+    assert (
+        f"{busy.smtp_user_name} Enabled 17 / 1000 983 left 4 / 100 96 left, resets {resets} "
+        "0 / none never"
+    ) in text
+    assert f"{idle.smtp_user_name} Disabled 0 / 1000 1000 left 0 / 100 100 left" in text
     assert "2 SMTP users" in text
 
 
@@ -418,7 +423,8 @@ def test_it_shows_an_smtp_users_details_without_its_password(alice_client, alice
 
     text = page_text(response)
     assert f"SMTP user {smtp_user.smtp_user_name} Enabled" in text
-    assert "Sent in total 12 of 900" in text and "Sent this hour 2 of 90" in text
+    assert "This hour 2 of 90 2% 88 left" in text and "In total 12 of 900 1% 888 left" in text
+    assert "Today 0 No daily limit" in text
     assert 'name="total_limit" value="900"' in response.content.decode()
     assert '<option value="Enable" selected>' in response.content.decode()
     assert decrypt(smtp_user.password_encrypted) not in response.content.decode()

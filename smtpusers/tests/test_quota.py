@@ -57,8 +57,7 @@ def test_it_refuses_over_the_hourly_limit_until_the_clock_hour_turns(alice):
 
     assert refusal.reason == Refusal.HOURLY_LIMIT
     assert refusal.message == (
-        f"Hourly sending limit of 2 messages reached for {smtp_user.smtp_user_name}; "
-        "try again after 11:00 UTC"
+        f"hourly limit of 2 messages reached for {smtp_user.smtp_user_name}; resets at 11:00 UTC"
     )
     smtp_user.refresh_from_db()
     assert (smtp_user.total_used, smtp_user.hour_used, smtp_user.hour_started_at) == (
@@ -77,7 +76,8 @@ def test_it_refuses_over_the_total_limit_and_counts_nothing(alice):
 
     assert refusal.reason == Refusal.TOTAL_LIMIT
     assert refusal.message == (
-        f"Total sending limit of 1 messages reached for {smtp_user.smtp_user_name}"
+        f"total limit of 1 message reached for {smtp_user.smtp_user_name}; "
+        "raise the limit to send more"
     )
     smtp_user.refresh_from_db()
     assert (smtp_user.total_used, smtp_user.hour_used, smtp_user.hour_started_at) == (
@@ -158,10 +158,10 @@ def test_it_scales_the_usage_chart_to_the_busiest_hour(alice):
     chart = usage_chart_for(smtp_user, now=at(10, 30))
 
     drawn = [bar for bar in chart.bars if bar.count]
-    assert [(bar.hour, bar.count) for bar in drawn] == [(at(9), 3), (at(10), 1)]
+    assert [(bar.start, bar.count) for bar in drawn] == [(at(9), 3), (at(10), 1)]
     # Scale top 5: three messages reach 3/5 of the plot height, one 1/5.
     assert drawn[0].height == pytest.approx(3 * drawn[1].height)
     assert [mark.label for mark in chart.value_marks] == ["0", "2", "5"]
     assert chart.limit_y is not None
-    assert (chart.total, chart.busiest.hour) == (4, at(9))
+    assert (chart.total, chart.busiest.start) == (4, at(9))
     assert [mark.label for mark in chart.time_marks] == ["12:00", "18:00", "00:00", "06:00"] * 2

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from alerts.delivery import AlertWorker
 from mailqueue.delivery import DeliveryWorkers
 from portal.processes import wait_for_termination
 from smtpserver.server import build_controller
@@ -11,7 +12,8 @@ from smtpserver.tls import certificate_files, server_tls_context
 class Command(BaseCommand):
     help = (
         "Run the SMTP submission server for SMTP users (STARTTLS, optional implicit TLS) and, "
-        "unless --no-deliver, the delivery of queued mail, until stopped (Ctrl-C or SIGTERM)."
+        "unless --no-deliver, the delivery of queued mail and of quota alerts, until stopped "
+        "(Ctrl-C or SIGTERM)."
     )
 
     def add_arguments(self, parser):
@@ -23,7 +25,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-deliver",
             action="store_true",
-            help="Only accept and queue; leave delivery to `manage.py deliver`.",
+            help="Only accept and queue; leave delivery to `manage.py deliver` and "
+            "`manage.py deliveralerts`.",
         )
         parser.add_argument("--workers", type=int, default=1, help="Delivery threads (default 1).")
 
@@ -42,6 +45,7 @@ class Command(BaseCommand):
             raise CommandError(f"TLS certificate: {error}") from None
 
         delivery = None if options["no_deliver"] else DeliveryWorkers(options["workers"])
+        alerts = None if options["no_deliver"] else AlertWorker()
         controller = build_controller(
             host=host,
             port=port,
@@ -56,6 +60,7 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot listen on {host}: {error}") from None
         if delivery:
             delivery.start()
+            alerts.start()
         self.stdout.write(self._banner(host, controller.ports, cert_file, delivery))
         try:
             wait_for_termination()
@@ -63,6 +68,7 @@ class Command(BaseCommand):
             controller.stop()
             if delivery:
                 delivery.stop()
+                alerts.stop()
 
     @staticmethod
     def _banner(host, ports, cert_file, delivery) -> str:
@@ -73,9 +79,10 @@ class Command(BaseCommand):
         if settings.SMTP_ALLOW_PLAINTEXT_AUTH:
             lines.append("AUTH allowed without TLS (SMTP_ALLOW_PLAINTEXT_AUTH; development only)")
         lines.append(
-            f"Delivering queued mail with {len(delivery.workers)} worker(s)"
+            f"Delivering queued mail with {len(delivery.workers)} worker(s), and quota alerts"
             if delivery
-            else "Not delivering (--no-deliver): run `manage.py deliver`"
+            else "Not delivering (--no-deliver): run `manage.py deliver` and "
+            "`manage.py deliveralerts`"
         )
         lines.append("Ctrl-C to stop.")
         return "\n".join(lines)

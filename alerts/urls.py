@@ -1,0 +1,13 @@
+"""Quota alert pages, mounted at /alerts/."""
+
+from django.urls import path
+
+from alerts import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("", views.alert_settings, name="settings"),
+    path("regenerate-secret/", views.regenerate_secret, name="regenerate-secret"),
+    path("test/", views.send_test, name="test"),
+]

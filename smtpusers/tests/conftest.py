@@ -1,0 +1,1 @@
+from alerts.tests.support import webhook_receiver  # noqa: F401
