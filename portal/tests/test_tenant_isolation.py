@@ -36,6 +36,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import ApiToken, Owner, User
 from accounts.services import create_api_token
+from alerts.services import update_alert_settings
 from mailqueue.services import accept_message
 from portal.testing.smtp import start_smtp_server
 from relaysettings.services import save_relay_setting
@@ -84,6 +85,17 @@ def classified_routes() -> dict[str, tuple[str, list["Probe"]]]:
         "domains/": (OWNER_LIST, [get("/domains/", shows="domain")]),
         "activity/": (OWNER_LIST, [get("/activity/", shows="smtp_user")]),
         "messages/": (OWNER_LIST, [get("/messages/", shows="queued_sender")]),
+        "alerts/": (
+            OWNER_LIST,
+            [
+                get("/alerts/", shows="webhook_url"),
+            ],
+        ),
+        "alerts/regenerate-secret/": (
+            OWNER_ACTION,
+            [get("/alerts/regenerate-secret/"), post("/alerts/regenerate-secret/")],
+        ),
+        "alerts/test/": (OWNER_ACTION, [get("/alerts/test/"), post("/alerts/test/", 302)]),
         **smtp_api(("listSmtp",), OWNER_LIST, answer={"status": "success"}, shows="smtp_user"),
         # --- Acting on the caller's own account only.
         "smtp-users/new/": (
@@ -571,6 +583,12 @@ def build_holdings(tenant, *, total_limit: int, hourly_limit: int, relay_port: i
             },
         },
     )
+    alert_settings, _ = update_alert_settings(
+        owner,
+        quota_thresholds={"hourly": "70, 95", "daily": "", "total": "85"},
+        email_enabled=True,
+        webhook_url=f"https://hooks.{name}-alerts.example/notify",
+    )
     message = accept_message(
         smtp_user,
         mail_from=f"billing@{domain}",
@@ -604,6 +622,8 @@ def build_holdings(tenant, *, total_limit: int, hourly_limit: int, relay_port: i
         "email settings auth pass": relay_password,
         "email settings auth pass ciphertext": relay_setting.auth_password_encrypted,
         "queued message recipient": message.rcpt_to[0],
+        "alert webhook URL": alert_settings.webhook_url,
+        "alert webhook secret ciphertext": alert_settings.webhook_secret_encrypted,
         **{
             f"API token prefix {prefix}": prefix
             for prefix in ApiToken.objects.filter(owner=owner).values_list("prefix", flat=True)
@@ -615,6 +635,7 @@ def build_holdings(tenant, *, total_limit: int, hourly_limit: int, relay_port: i
         "smtp_user_pk": str(smtp_user.pk),
         "token_id": str(api_token.pk),
         "token_prefix": api_token.prefix,
+        "webhook_url": alert_settings.webhook_url,
         "domain": domain,
         "login_uid": _uid(tenant.login.pk),
         "login_pk": str(tenant.login.pk),
