@@ -1,9 +1,7 @@
 """Sending quota alerts: email to the owner's logins, and a signed POST to its webhook."""
 
-import ipaddress
 import json
 import logging
-import socket
 import threading
 import time
 from datetime import UTC
@@ -19,8 +17,9 @@ from alerts import services
 from alerts.models import AlertDelivery, QuotaAlert
 from alerts.selectors import alert_settings_for
 from alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
-from alerts.validators import internal_targets_allowed, is_internal_address
+from alerts.validators import internal_targets_allowed
 from portal.crypto import decrypt
+from portal.network import internal_address_of
 from portal.workers import QueueWorker
 from smtpusers.usage import TOTAL
 
@@ -99,12 +98,11 @@ def _check_resolved_addresses(url: str) -> None:
         return
     parts = urlsplit(url)
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        address = internal_address_of(parts.hostname, parts.port or 443)
     except OSError as error:
         raise OSError(f"Cannot resolve {parts.hostname}: {error}") from None
-    for info in infos:
-        if is_internal_address(ipaddress.ip_address(info[4][0])):
-            raise PermanentFailure(f"{parts.hostname} resolves to an internal address")
+    if address is not None:
+        raise PermanentFailure(f"{parts.hostname} resolves to an internal address")
 
 
 class WebhookRefused(Exception):

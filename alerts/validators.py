@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from portal.errors import ServiceError
+from portal.network import is_internal_address
 from smtpusers.usage import WINDOWS
 
 MAX_THRESHOLDS_PER_WINDOW = 5
@@ -43,13 +44,6 @@ def parse_thresholds(value, *, window: str) -> list[int]:
 def parse_quota_thresholds(values: dict) -> dict[str, list[int]]:
     """{window: text or list} for every window -> {window: [percentages]}."""
     return {window: parse_thresholds(values.get(window, ""), window=window) for window in WINDOWS}
-
-
-def is_internal_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Loopback, private, link-local, reserved, multicast or unspecified: not on the Internet."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return not address.is_global or address.is_multicast
 
 
 def internal_targets_allowed() -> bool:

@@ -4,14 +4,13 @@ Used by the test-send of the email settings and by the relay worker of the SMTP 
 Upstream replies are reported verbatim (code and text) so customers see what their provider said.
 """
 
-import ipaddress
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from portal.network import internal_address_of
 from relaysettings.selectors import auth_password_of
 
 DEFAULT_TIMEOUT_SECONDS = 15
@@ -77,19 +76,17 @@ def _check_destination(target: SmtpTarget) -> None:
     if settings.RELAY_ALLOW_PRIVATE_NETWORKS:
         return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(target.host, target.port)}
+        address = internal_address_of(target.host, target.port)
     except OSError as error:
         raise DeliveryError(
             f"Cannot resolve {target.host}: {error.strerror or error}", permanent=False
         ) from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global or ip.is_multicast:
-            raise DeliveryError(
-                f"{target.host} is on a private or reserved address ({ip}); relaying there "
-                "is not allowed",
-                permanent=True,
-            )
+    if address is not None:
+        raise DeliveryError(
+            f"{target.host} is on a private or reserved address ({address}); relaying there "
+            "is not allowed",
+            permanent=True,
+        )
 
 
 def send_message(
