@@ -22,6 +22,7 @@ from accounts.api_auth import (
 from portal.errors import NotFoundError, ServiceError
 from smtpusers import selectors, services
 from smtpusers import serializers as shapes
+from smtpusers.models import status_name
 from smtpusers.usage import usage_summary
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ class AddSmtp(SmtpApiView):
 
 @documented(
     summary="Change an SMTP user's limits or status",
-    description="Parameters left out or null keep their value; `daily_limit` 0 or \"none\" "
+    description='Parameters left out or null keep their value; `daily_limit` 0 or "none" '
     "removes the daily limit. Also served as editSmtpUser.",
     request=shapes.EditSmtpRequest,
     form_request=shapes.EditSmtpFormRequest,
@@ -195,7 +196,7 @@ def smtp_list_item(smtp_user, now) -> dict:
         "smtp_user_name": smtp_user.smtp_user_name,
         "smtp_password": password,
         "password": password,
-        "status": smtp_user.status,
+        "status": status_name(smtp_user.is_enabled),
         "total_limit": smtp_user.total_limit,
         "hourly_limit": smtp_user.hourly_limit,
         # Extras beyond the seeds; the documented fields above stay as they are.
@@ -229,7 +230,8 @@ class ListSmtp(SmtpApiView):
         return {
             "status": "success",
             "smtp_list": [
-                smtp_list_item(smtp_user, now) for smtp_user in selectors.smtp_users_for(owner)
+                smtp_list_item(smtp_user, now)
+                for smtp_user in selectors.smtp_user_listing_for(owner)
             ],
         }
 

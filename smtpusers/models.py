@@ -22,6 +22,12 @@ def day_start(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def used_in_window(used: int, counted_from: datetime | None, window_start: datetime) -> int:
+    """A window counter's value in the window starting at `window_start`: it counts only if it
+    was started for that window (the next message in a new window starts it over)."""
+    return used if counted_from == window_start else 0
+
+
 class SmtpUser(models.Model):
     """An SMTP credential of an owner, with its sending limits and usage counters."""
 
@@ -91,11 +97,11 @@ class SmtpUser(models.Model):
 
     def used_in_hour_of(self, moment: datetime) -> int:
         """Messages counted in the clock hour holding `moment`."""
-        return self.hour_used if self.hour_started_at == hour_start(moment) else 0
+        return used_in_window(self.hour_used, self.hour_started_at, hour_start(moment))
 
     def used_in_day_of(self, moment: datetime) -> int:
         """Messages counted in the UTC calendar day holding `moment`."""
-        return self.day_used if self.day_started_at == day_start(moment) else 0
+        return used_in_window(self.day_used, self.day_started_at, day_start(moment))
 
 
 class SmtpUsageHour(models.Model):

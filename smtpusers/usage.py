@@ -6,8 +6,9 @@ into the words of a refusal (SMTP replies, the dashboard's notices, last_refusal
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from smtpusers.models import SmtpUser, day_start, hour_start
+from smtpusers.models import day_start, hour_start, used_in_window
 
 HOURLY = "hourly"
 DAILY = "daily"
@@ -63,26 +64,37 @@ class UsageSummary:
 
 
 def window_resets_at(window: str, now: datetime) -> datetime | None:
+    current_hour, current_day = _window_starts(now)
     if window == HOURLY:
-        return hour_start(now) + timedelta(hours=1)
+        return current_hour + timedelta(hours=1)
     if window == DAILY:
-        return day_start(now) + timedelta(days=1)
+        return current_day + timedelta(days=1)
     return None
 
 
-def usage_summary(smtp_user: SmtpUser, *, now: datetime) -> UsageSummary:
-    """The SMTP user's usage at `now`, from its own row (no query)."""
+@lru_cache(maxsize=8)
+def _window_starts(now: datetime) -> tuple[datetime, datetime]:
+    # Cached: listing thousands of SMTP users asks for the same `now` each time.
+    return hour_start(now), day_start(now)
+
+
+def usage_summary(smtp_user, *, now: datetime) -> UsageSummary:
+    """The SMTP user's usage at `now`, from its own counters (no query).
+
+    `smtp_user` is an SmtpUser, or any object with its counter attributes (a listing row).
+    """
+    current_hour, current_day = _window_starts(now)
     return UsageSummary(
         smtp_user_name=smtp_user.smtp_user_name,
         hourly=WindowUsage(
             HOURLY,
-            smtp_user.used_in_hour_of(now),
+            used_in_window(smtp_user.hour_used, smtp_user.hour_started_at, current_hour),
             smtp_user.hourly_limit,
             window_resets_at(HOURLY, now),
         ),
         daily=WindowUsage(
             DAILY,
-            smtp_user.used_in_day_of(now),
+            used_in_window(smtp_user.day_used, smtp_user.day_started_at, current_day),
             smtp_user.daily_limit,
             window_resets_at(DAILY, now),
         ),
