@@ -1,47 +1,25 @@
 """The Domains pages in a real Chromium: add (with an inline error first), test-send to a real
 SMTP server, edit, delete. Screenshots go to test-output/email-settings/."""
 
-import os
-from pathlib import Path
-
 import pytest
-from django.db import connections
+from playwright.sync_api import expect
 
+from portal.testing.browser import chromium, screenshot
 from relaysettings import selectors
 from relaysettings.models import RelaySetting
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "email-settings"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def page():
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            yield context.new_page()
-        finally:
-            # Database queries made while Playwright runs get their own connection (its
-            # greenlet has its own context); close it, or it holds the test database open.
-            connections.close_all()
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        yield context.new_page()
 
 
 def shoot(page, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    screenshot(page, "email-settings", name)
 
 
 @pytest.mark.browser
@@ -49,7 +27,6 @@ def test_it_manages_a_domain_and_sends_a_test_message_in_the_browser(
     live_server, page, alice, smtp_server
 ):
     server = smtp_server(users={"relay-user": "relay-pass"})
-    expect = playwright_sync.expect
 
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Email").fill(alice.login.email)
@@ -139,7 +116,6 @@ def test_it_shows_the_upstreams_refusal_in_the_browser(live_server, page, alice,
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Send test message").click()
 
-    expect = playwright_sync.expect
     expect(page.get_by_role("alert")).to_contain_text(
         "Sending failed. 535 5.7.8 Authentication credentials invalid"
     )

@@ -1,51 +1,25 @@
 """The usage and messages pages in a real browser (Chromium through Playwright)."""
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
+from portal.testing.browser import chromium, screenshot, sign_in
 from smtpserver.tests.test_pages import queue_messages
 from smtpusers.services import consume_send_quota, create_smtp_user
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-SCREENSHOTS = Path("test-output/smtp-server")
 
 
 @pytest.fixture
 def page(live_server, alice):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1100, "height": 900})
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Email").fill(alice.login.email)
-        page.get_by_label("Password").fill(alice.password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/")
+        sign_in(page, live_server.url, alice)
         yield page
-        browser.close()
-        # Queries made while Playwright runs use a connection of their own (its greenlet
-        # has its own context); close it, or the test database cannot be dropped.
-        connections.close_all()
 
 
 @pytest.mark.browser
 def test_it_draws_the_usage_chart_in_a_browser(alice, page, live_server):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     smtp_user, _ = create_smtp_user(alice.owner, total_limit=500, hourly_limit=8)
     now = timezone.now()
     for hours_ago, count in [(30, 2), (12, 6), (3, 4), (0, 5)]:
@@ -63,16 +37,15 @@ def test_it_draws_the_usage_chart_in_a_browser(alice, page, live_server):
     assert heights[1] > heights[3] > heights[2] > heights[0] > 0
     assert page.get_by_test_id("hour-usage").inner_text() == "5 of 8"
     assert page.get_by_test_id("total-usage").inner_text() == "17 of 500"
-    page.screenshot(path=SCREENSHOTS / "usage.png", full_page=True)
+    screenshot(page, "smtp-server", "usage")
 
 
 @pytest.mark.browser
 def test_it_shows_the_messages_page_in_a_browser(alice, page, live_server):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     queue_messages(alice, "alice.example", 3)
 
     page.goto(f"{live_server.url}/messages/")
 
     assert page.get_by_role("row").count() == 4
     assert page.get_by_role("cell", name="news@alice.example").count() == 3
-    page.screenshot(path=SCREENSHOTS / "messages.png", full_page=True)
+    screenshot(page, "smtp-server", "messages")

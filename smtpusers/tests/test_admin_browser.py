@@ -1,18 +1,16 @@
 """The support story in a real browser: the admin's own pages, forms and action menu."""
 
-import os
 import re
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.test import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from accounts.services import create_staff_member
+from portal.testing.browser import chromium
 from smtpusers.services import create_smtp_user
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "admin"
 STAFF_EMAIL = "helper@support.example"
 STAFF_PASSWORD = "Support-Correct-Horse-9"
@@ -22,23 +20,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def page():
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
+    with chromium() as browser:
         yield browser.new_page()
-        browser.close()
-        # Inside Playwright's event loop this thread has its own database connection: close it
-        # while it is still reachable, or it outlives the tests and blocks dropping the test DB.
-        connections.close_all()
 
 
 def run_action(page, label: str) -> None:

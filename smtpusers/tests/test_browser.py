@@ -3,42 +3,27 @@
 Screenshots of every step land in test-output/dashboard/.
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from accounts.models import ApiToken
 from accounts.services import authenticate_api_token
 from portal.crypto import decrypt
+from portal.testing.browser import TEST_OUTPUT, chromium
 from smtpusers import services
 from smtpusers.models import SmtpUser
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls made here are safe.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "dashboard"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+SCREENSHOTS = TEST_OUTPUT / "dashboard"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def open_page(browser, live_server, **context_options):

@@ -2,48 +2,24 @@
 browser (Chromium through Playwright); screenshots in test-output/credential-controls/."""
 
 import json
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from alerts.delivery import deliver_due_alerts
+from portal.testing.browser import chromium, screenshot, sign_in
 from smtpusers.models import hour_start
 from smtpusers.services import consume_send_quota, create_smtp_user
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-SCREENSHOTS = Path("test-output/credential-controls")
 
 
 @pytest.fixture
 def page(live_server, alice):
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Email").fill(alice.login.email)
-        page.get_by_label("Password").fill(alice.password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/")
+        sign_in(page, live_server.url, alice)
         yield page
-        browser.close()
-        connections.close_all()
 
 
 @pytest.mark.browser
@@ -66,7 +42,7 @@ def test_it_shows_usage_remaining_and_resets_on_the_smtp_users_page(alice, page,
     next_hour = f"{hour_start(now) + timedelta(hours=1):%H:%M}"
 
     page.goto(f"{live_server.url}/smtp-users/")
-    page.screenshot(path=SCREENSHOTS / "smtp-users-list.png", full_page=True)
+    screenshot(page, "credential-controls", "smtp-users-list")
     row = page.get_by_role("row").filter(has_text=smtp_user.smtp_user_name)
     assert f"8 / 10 2 left, resets {next_hour}" in " ".join(row.inner_text().split())
 
@@ -83,7 +59,7 @@ def test_it_shows_usage_remaining_and_resets_on_the_smtp_users_page(alice, page,
     page.get_by_role("textbox", name="Allowed networks").fill("192.0.2.0/24\n2001:db8::/48")
     page.get_by_role("button", name="Save changes").click()
     assert page.get_by_text("saved.").is_visible()
-    page.screenshot(path=SCREENSHOTS / "smtp-user-usage.png", full_page=True)
+    screenshot(page, "credential-controls", "smtp-user-usage")
 
     page.goto(f"{live_server.url}/smtp-users/{paused.smtp_user_name}/")
     notice = page.get_by_test_id("limit-notice").inner_text()
@@ -91,7 +67,7 @@ def test_it_shows_usage_remaining_and_resets_on_the_smtp_users_page(alice, page,
         f"Sending paused: hourly limit of 3 messages reached for {paused.smtp_user_name}; "
         f"resets at {next_hour} UTC."
     )
-    page.screenshot(path=SCREENSHOTS / "smtp-user-limit-reached.png", full_page=True)
+    screenshot(page, "credential-controls", "smtp-user-limit-reached")
 
 
 @pytest.mark.browser
@@ -105,7 +81,7 @@ def test_it_configures_a_webhook_and_logs_a_test_alert(alice, page, live_server,
     page.get_by_role("button", name="Save alert settings").click()
     secret = page.locator("#webhook-secret").inner_text()
     assert re.fullmatch(r"whsec_[A-Za-z0-9_-]{43}", secret)
-    page.screenshot(path=SCREENSHOTS / "alerts-secret-shown-once.png", full_page=True)
+    screenshot(page, "credential-controls", "alerts-secret-shown-once")
 
     page.get_by_role("button", name="Send test alert").click()
     assert page.get_by_text("Test alert queued").is_visible()
@@ -117,4 +93,4 @@ def test_it_configures_a_webhook_and_logs_a_test_alert(alice, page, live_server,
     assert log.get_by_text(webhook_receiver.url).is_visible()
     assert json.loads(webhook_receiver.posts[0].body)["event"] == "quota.test"
     assert page.locator("#webhook-secret").count() == 0
-    page.screenshot(path=SCREENSHOTS / "alerts.png", full_page=True)
+    screenshot(page, "credential-controls", "alerts")
