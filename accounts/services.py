@@ -11,14 +11,18 @@ from accounts.models import ApiToken, Owner, User
 from accounts.support import ensure_support_group
 from accounts.tenancy import get_owned
 from accounts.tokens import generate_token, hash_token, visible_prefix
-from accounts.validators import check_new_password, parse_login_email, parse_owner_name
+from accounts.validators import (
+    check_new_password,
+    parse_login_email,
+    parse_name,
+    parse_owner_name,
+)
 from audit.services import record_event
 from portal.errors import ServiceError
 
 # last_used_at is written at most this often per token, to keep API calls to few queries.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 TOKEN_NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
-# Created by the accounts 0002 migration; staff in it work in the admin but cannot delete.
 
 
 def _token_target(api_token: ApiToken) -> str:
@@ -26,14 +30,7 @@ def _token_target(api_token: ApiToken) -> str:
 
 
 def _clean_token_name(name) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ServiceError("Token name is required", field="name")
-    name = name.strip()
-    if len(name) > TOKEN_NAME_MAX_LENGTH:
-        raise ServiceError(
-            f"Token name must be at most {TOKEN_NAME_MAX_LENGTH} characters", field="name"
-        )
-    return name
+    return parse_name(name, label="Token name", max_length=TOKEN_NAME_MAX_LENGTH)
 
 
 def create_api_token(owner: Owner, *, name: str) -> tuple[ApiToken, str]:

@@ -10,15 +10,18 @@ from portal.errors import ServiceError
 OWNER_NAME_MAX_LENGTH = Owner._meta.get_field("name").max_length
 
 
-def parse_owner_name(value) -> str:
+def parse_name(value, *, label: str, max_length: int) -> str:
+    """A required one-line name ("Owner name", "Token name"), trimmed."""
     if not isinstance(value, str) or not value.strip():
-        raise ServiceError("Owner name is required", field="name")
+        raise ServiceError(f"{label} is required", field="name")
     name = value.strip()
-    if len(name) > OWNER_NAME_MAX_LENGTH:
-        raise ServiceError(
-            f"Owner name must be at most {OWNER_NAME_MAX_LENGTH} characters", field="name"
-        )
+    if len(name) > max_length:
+        raise ServiceError(f"{label} must be at most {max_length} characters", field="name")
     return name
+
+
+def parse_owner_name(value) -> str:
+    return parse_name(value, label="Owner name", max_length=OWNER_NAME_MAX_LENGTH)
 
 
 def parse_login_email(value) -> str:

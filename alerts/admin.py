@@ -3,23 +3,12 @@ changes go through the customer's Alerts page (alerts.services)."""
 
 from django.contrib import admin
 
-from accounts.admin_tools import OwnerFilter
+from accounts.admin_tools import OwnerFilter, ReadOnlyAdmin
 from alerts.models import AlertDelivery, AlertSettings
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(AlertSettings)
-class AlertSettingsAdmin(ReadOnlyAdmin):
+class AlertSettingsAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("owner", "email_enabled", "webhook_url", "quota_thresholds", "updated_at")
     list_select_related = ("owner",)
     search_fields = ("owner__name", "=owner__owner_id", "webhook_url")
@@ -28,7 +17,7 @@ class AlertSettingsAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AlertDelivery)
-class AlertDeliveryAdmin(ReadOnlyAdmin):
+class AlertDeliveryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "owner",
