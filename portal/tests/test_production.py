@@ -73,7 +73,9 @@ def test_it_answers_503_while_the_database_is_down_and_recovers(
     down_api = client.post(
         "/v1.0/settings/listSmtp", json.dumps(alice.credentials), content_type="application/json"
     )
+    down_email_api = client.get("/api/v2/email/settings?domain=shop.example", headers=alice.headers)
     database_unreachable()
+    up_email_api = client.get("/api/v2/email/settings?domain=shop.example", headers=alice.headers)
     up_api = client.post(
         "/v1.0/settings/listSmtp", json.dumps(alice.credentials), content_type="application/json"
     )
@@ -88,5 +90,11 @@ def test_it_answers_503_while_the_database_is_down_and_recovers(
         "type": "GeneralError",
         "message": "Service temporarily unavailable; try again",
     }
+    assert down_email_api.status_code == 503
+    assert down_email_api.json() == {
+        "status": "error",
+        "info": "Service temporarily unavailable; try again",
+    }
+    assert up_email_api.json() == {"status": "error", "info": "Not found!"}
     assert up_api.status_code == 200
     assert up_api.json() == {"status": "success", "smtp_list": []}
