@@ -7,6 +7,7 @@ from accounts.tenancy import owned_by
 from mailqueue.models import QueuedMessage
 from portal.errors import ServiceError
 from relaysettings.models import RelaySetting
+from relaysettings.validators import parse_domain
 from smtpusers.models import SmtpUser
 
 
@@ -15,14 +16,14 @@ class SenderNotAllowed(ServiceError):
 
 
 def sender_domain(mail_from: str) -> str:
-    """The domain of an envelope sender, as relay settings store it: lowercase IDNA (ASCII)."""
+    """The domain of an envelope sender, normalised by the same rule as the email settings'
+    domains (lowercase, IDNA 2008), so that the two always match."""
     local_part, at, domain = mail_from.rpartition("@")
-    domain = domain.strip().rstrip(".").lower()
-    if not at or not local_part or not domain:
+    if not at or not local_part or not domain.strip():
         raise SenderNotAllowed(f"Sender address <{mail_from}> has no domain")
     try:
-        return domain.encode("idna").decode("ascii")
-    except UnicodeError:
+        return parse_domain(domain)
+    except ServiceError:
         raise SenderNotAllowed(f"Sender domain {domain} is not a valid domain name") from None
 
 

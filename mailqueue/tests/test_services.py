@@ -88,6 +88,8 @@ def test_it_queues_nothing_over_the_limit(smtp_user):
         ("News@Alice.EXAMPLE", "alice.example"),
         ("news@alice.example.", "alice.example"),
         ("info@Bücher.Example", "xn--bcher-kva.example"),
+        # IDNA 2008, as the email settings store it (IDNA 2003 would map ß to ss).
+        ("info@straße.example", "xn--strae-oqa.example"),
         ('"odd@local"@alice.example', "alice.example"),
     ],
 )
