@@ -13,18 +13,18 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
-from accounts.admin_tools import (
+from accounts.models import ApiToken, Owner, User
+from accounts.services import revoke_api_token, update_owner
+from accounts.validators import parse_login_email, parse_owner_name
+from core.admin import (
     OwnerFilter,
     SuperuserDeletesOnly,
     by_service_rule,
     owner_link,
     rows_of_owner_url,
 )
-from accounts.models import ApiToken, Owner, User
-from accounts.services import revoke_api_token, update_owner
-from accounts.tenancy import owned_by
-from accounts.validators import parse_login_email, parse_owner_name
-from portal.errors import ServiceError
+from core.errors import ServiceError
+from core.tenancy import owned_by
 from smtpusers.models import SmtpUser
 
 admin.site.site_header = "SMTP relay portal administration"

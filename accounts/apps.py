@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from accounts.support import ensure_support_group_after_migrate
-        from portal.crypto import validate_key_setting
+        from core.crypto import validate_key_setting
 
         validate_key_setting()
         post_migrate.connect(ensure_support_group_after_migrate, sender=self)

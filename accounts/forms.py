@@ -1,6 +1,6 @@
 from django import forms
 
-from portal.forms import ServiceForm
+from core.forms import ServiceForm
 
 
 class ApiTokenForm(ServiceForm):

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from accounts.models import ApiToken, Owner
-from accounts.tenancy import get_owned, owned_by
+from core.tenancy import get_owned, owned_by
 
 
 def api_tokens_for(owner: Owner) -> QuerySet[ApiToken]:

@@ -9,7 +9,7 @@ from django.utils.crypto import constant_time_compare
 
 from accounts.models import ApiToken, Owner, User
 from accounts.support import ensure_support_group
-from accounts.tenancy import get_owned
+from accounts.throttling import record_auth_failure
 from accounts.tokens import generate_token, hash_token, visible_prefix
 from accounts.validators import (
     check_new_password,
@@ -18,7 +18,10 @@ from accounts.validators import (
     parse_owner_name,
 )
 from audit.services import record_event
-from portal.errors import ServiceError
+from core.actors import Actor, set_actor
+from core.errors import ServiceError
+from core.http import client_ip
+from core.tenancy import get_owned
 
 # last_used_at is written at most this often per token, to keep API calls to few queries.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -140,3 +143,26 @@ def authenticate_api_token(owner_id, token) -> ApiToken | None:
         ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
         api_token.last_used_at = now
     return api_token
+
+
+class ApiAuthenticationFailed(Exception):
+    """Credentials missing, unknown, revoked or not matching."""
+
+
+class ApiAuthenticationThrottled(Exception):
+    """Too many failed authentications from this address or for this owner_id."""
+
+
+def authenticate_owner(request, *, owner_id, token) -> ApiToken:
+    api_token = authenticate_api_token(owner_id, token)
+    if api_token is not None:
+        set_actor(
+            Actor(
+                label=f"API token {api_token.prefix}… ({api_token.name})",
+                source_ip=client_ip(request) or None,
+            )
+        )
+        return api_token
+    if record_auth_failure(request, owner_id):
+        raise ApiAuthenticationThrottled()
+    raise ApiAuthenticationFailed()

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from accounts.models import Owner, User
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 OWNER_NAME_MAX_LENGTH = Owner._meta.get_field("name").max_length
 

@@ -15,10 +15,10 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import selectors, services
-from accounts.decorators import owner_required
 from accounts.forms import ApiTokenForm
 from accounts.snippets import curl_snippet, python_snippet
-from portal.errors import ServiceError
+from core.decorators import owner_required
+from core.errors import ServiceError
 from smtpusers.selectors import smtp_user_counts_for
 
 # The documented API call the home page shows, with the client libraries' /v1.0/ prefix.

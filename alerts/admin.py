@@ -3,8 +3,8 @@ changes go through the customer's Alerts page (alerts.services)."""
 
 from django.contrib import admin
 
-from accounts.admin_tools import OwnerFilter, ReadOnlyAdmin
 from alerts.models import AlertDelivery, AlertSettings
+from core.admin import OwnerFilter, ReadOnlyAdmin
 
 
 @admin.register(AlertSettings)

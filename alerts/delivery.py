@@ -18,9 +18,9 @@ from alerts.models import AlertDelivery, QuotaAlert
 from alerts.selectors import alert_settings_for
 from alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from alerts.validators import internal_targets_allowed
-from portal.crypto import decrypt
-from portal.network import internal_address_of
-from portal.workers import QueueWorker
+from core.crypto import decrypt
+from core.network import internal_address_of
+from core.workers import QueueWorker
 from smtpusers.usage import TOTAL
 
 logger = logging.getLogger(__name__)

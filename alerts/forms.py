@@ -2,7 +2,7 @@
 
 from django import forms
 
-from portal.forms import ServiceForm
+from core.forms import ServiceForm
 
 
 def _thresholds_field(label: str) -> forms.CharField:

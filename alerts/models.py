@@ -24,7 +24,7 @@ class AlertSettings(models.Model):
     quota_thresholds = models.JSONField(default=default_quota_thresholds)
     email_enabled = models.BooleanField(default=True)
     webhook_url = models.CharField(max_length=500, blank=True, default="")
-    # Fernet ciphertext (portal.crypto) of the HMAC key the webhook POSTs are signed with.
+    # Fernet ciphertext (core.crypto) of the HMAC key the webhook POSTs are signed with.
     webhook_secret_encrypted = models.TextField(blank=True, default="", editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,8 +3,8 @@
 from django.db.models import QuerySet
 
 from accounts.models import Owner
-from accounts.tenancy import owned_by
 from alerts.models import AlertDelivery, AlertSettings
+from core.tenancy import owned_by
 
 
 def owner_thresholds_sql(owner_id_column: str) -> str:

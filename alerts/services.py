@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from accounts.models import Owner
-from accounts.tenancy import owned_by
 from alerts.models import (
     TOTAL_WINDOW_START,
     AlertDelivery,
@@ -19,9 +18,10 @@ from alerts.models import (
 from alerts.selectors import alert_settings_for
 from alerts.validators import parse_quota_thresholds, parse_webhook_url
 from audit.services import record_event
-from portal.crypto import encrypt
-from portal.errors import ServiceError
-from portal.workers import backoff, claim_next, finish_claim
+from core.crypto import encrypt
+from core.errors import ServiceError
+from core.tenancy import owned_by
+from core.workers import backoff, claim_next, finish_claim
 from smtpusers.models import SmtpUser
 from smtpusers.usage import DAILY, HOURLY, TOTAL
 

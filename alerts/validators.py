@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from portal.errors import ServiceError
-from portal.network import is_internal_address
+from core.errors import ServiceError
+from core.network import is_internal_address
 from smtpusers.usage import WINDOWS
 
 MAX_THRESHOLDS_PER_WINDOW = 5

@@ -9,11 +9,11 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
-from accounts.decorators import owner_required
 from alerts import selectors, services
 from alerts.forms import AlertSettingsForm
 from alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from portal.errors import ServiceError
+from core.decorators import owner_required
+from core.errors import ServiceError
 
 PAGE_SIZE = 50
 

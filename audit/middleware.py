@@ -1,5 +1,5 @@
-from accounts.throttling import client_ip
-from audit.context import Actor, acting_as
+from core.actors import Actor, acting_as
+from core.http import client_ip
 
 
 def _label_for(user) -> str | None:

@@ -1,5 +1,5 @@
-from accounts.tenancy import owned_by
 from audit.models import AuditEvent
+from core.tenancy import owned_by
 
 
 def audit_events_for(owner, *, action_prefix: str | None = None):

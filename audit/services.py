@@ -1,7 +1,7 @@
 """Recording audit events. Called by the services of every app, inside their transaction."""
 
-from audit.context import current_actor
 from audit.models import AuditEvent
+from core.actors import current_actor
 
 
 def record_event(owner, *, action: str, target: str, changes: dict | None = None) -> AuditEvent:

@@ -3,8 +3,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts.decorators import owner_required
 from audit.selectors import audit_events_for
+from core.decorators import owner_required
 
 PAGE_SIZE = 50
 # The filter choices: an action prefix and its label.

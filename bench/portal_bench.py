@@ -119,7 +119,7 @@ def create_bench_owner() -> BenchOwner:
 
 
 def remove_smtp_users_added_since(owner, moment) -> None:
-    from accounts.tenancy import owned_by
+    from core.tenancy import owned_by
     from smtpusers.models import SmtpUser
 
     owned_by(owner, SmtpUser).filter(created_at__gt=moment).delete()
@@ -129,8 +129,8 @@ def seed_smtp_users(owner, count: int) -> list[str]:
     """Exactly `count` SMTP users for `owner`, all sharing one ciphertext; returns their names."""
     from django.db import connection
 
-    from accounts.tenancy import owned_by
-    from portal.crypto import encrypt
+    from core.crypto import encrypt
+    from core.tenancy import owned_by
     from smtpusers.credentials import generate_smtp_password
     from smtpusers.models import SmtpUser
 
@@ -156,7 +156,7 @@ def seed_smtp_users(owner, count: int) -> list[str]:
 
 
 def smtp_user_count(owner) -> int:
-    from accounts.tenancy import owned_by
+    from core.tenancy import owned_by
     from smtpusers.models import SmtpUser
 
     return owned_by(owner, SmtpUser).count()

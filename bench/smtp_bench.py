@@ -113,10 +113,10 @@ def main():
     from accounts.services import create_owner
     from mailqueue.models import QueuedMessage
     from smtpserver.server import Listener, SmtpController, build_controller
-    from smtpserver.tests.support import make_relay_setting
     from smtpserver.tls import generate_self_signed_certificate, server_tls_context
     from smtpusers.models import SmtpUsageHour, SmtpUser
     from smtpusers.services import create_smtp_user
+    from testing.submission import make_relay_setting
 
     class Sink:
         async def handle_DATA(self, server, session, envelope):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin_tools import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from mailqueue.models import QueuedMessage
 
 

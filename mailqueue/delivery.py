@@ -6,11 +6,11 @@ import threading
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.tenancy import owned_by
+from core.tenancy import owned_by
+from core.workers import QueueWorker
 from mailqueue import services
 from mailqueue.models import QueuedMessage
 from mailqueue.selectors import sender_domain
-from portal.workers import QueueWorker
 from relaysettings.models import RelaySetting
 from relaysettings.transport import DeliveryError, send_message, target_for
 

@@ -3,9 +3,9 @@
 from django.db.models import QuerySet
 
 from accounts.models import Owner
-from accounts.tenancy import owned_by
+from core.errors import ServiceError
+from core.tenancy import owned_by
 from mailqueue.models import QueuedMessage
-from portal.errors import ServiceError
 from relaysettings.models import RelaySetting
 from relaysettings.validators import parse_domain
 from smtpusers.models import SmtpUser

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
+from core.workers import backoff, claim_next, finish_claim
 from mailqueue.models import QueuedMessage
 from mailqueue.selectors import relay_setting_for_sender
-from portal.workers import backoff, claim_next, finish_claim
 from smtpusers.models import SmtpUser
 from smtpusers.services import SendingRefused, consume_send_quota, record_send_refusal
 

@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.decorators import owner_required
+from core.decorators import owner_required
 from mailqueue.selectors import queued_messages_for, recent_refusals_for
 
 MESSAGES_PER_PAGE = 50

@@ -4,16 +4,16 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts import views as account_views
-from portal import bench_views
-from portal import views as portal_views
+from bench import views as bench_views
+from core import views as core_views
 from relaysettings import api as relay_api
 from smtpusers import api as smtp_api
 
 urlpatterns = [
-    path("healthz", portal_views.healthz, name="healthz"),
+    path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", portal_views.api_docs, name="api-docs"),
+    path("api/docs/", core_views.api_docs, name="api-docs"),
     # The SMTP users API, with and without the client libraries' /v1.0/ prefix.
     path("v1.0/settings/", include("smtpusers.api_urls", namespace="smtp-api-v1")),
     path("settings/", include("smtpusers.api_urls", namespace="smtp-api")),

@@ -4,7 +4,7 @@ services, so the admin enforces exactly the API's and the dashboard's rules."""
 from django import forms
 from django.contrib import admin
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from relaysettings import services
 from relaysettings.forms import add_service_error, record_from_fields
 from relaysettings.models import RelaySetting

@@ -14,12 +14,12 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_auth import (
+from accounts.services import (
     ApiAuthenticationFailed,
     ApiAuthenticationThrottled,
     authenticate_owner,
 )
-from portal.errors import InvalidFieldsError, NotFoundError, ServiceError
+from core.errors import InvalidFieldsError, NotFoundError, ServiceError
 from relaysettings import selectors, services
 from relaysettings.models import RelaySetting
 from relaysettings.schema import RECORD_REQUEST, REMOVED, SENT, documented

@@ -6,7 +6,7 @@ relaysettings.validators, and a ServiceError comes back as errors on the matchin
 
 from django import forms
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from relaysettings import services
 from relaysettings.models import RelaySetting
 

@@ -31,7 +31,7 @@ class RelaySetting(models.Model):
     tls_reject_unauthorized = models.BooleanField(default=True)
     # Empty: an unauthenticated relay.
     auth_user = models.CharField(max_length=254, blank=True, default="")
-    # Fernet ciphertext (portal.crypto); empty when there is no auth.
+    # Fernet ciphertext (core.crypto); empty when there is no auth.
     auth_password_encrypted = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -3,8 +3,8 @@
 from django.db.models import QuerySet
 
 from accounts.models import Owner
-from accounts.tenancy import get_owned, owned_by
-from portal.crypto import decrypt
+from core.crypto import decrypt
+from core.tenancy import get_owned, owned_by
 from relaysettings.models import RelaySetting
 from relaysettings.validators import parse_domain
 

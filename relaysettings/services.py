@@ -7,10 +7,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Owner
-from accounts.tenancy import owned_by
 from audit.services import record_event
-from portal.crypto import encrypt
-from portal.errors import InvalidFieldsError, NotFoundError, ServiceError
+from core.crypto import encrypt
+from core.errors import InvalidFieldsError, NotFoundError, ServiceError
+from core.tenancy import owned_by
 from relaysettings import selectors
 from relaysettings.models import RelaySetting
 from relaysettings.transport import DeliveryError, send_message, target_for

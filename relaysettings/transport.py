@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from portal.network import internal_address_of
+from core.network import internal_address_of
 from relaysettings.selectors import auth_password_of
 
 DEFAULT_TIMEOUT_SECONDS = 15

@@ -13,8 +13,8 @@ import idna
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-from portal.errors import InvalidFieldsError, ServiceError
-from portal.text import is_storable_text
+from core.errors import InvalidFieldsError, ServiceError
+from core.text import is_storable_text
 from relaysettings.models import RelaySetting
 
 MAX_HOST_NAME_LENGTH = 253

@@ -6,8 +6,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.decorators import owner_required
-from portal.errors import ServiceError
+from core.decorators import owner_required
+from core.errors import ServiceError
 from relaysettings import selectors, services
 from relaysettings.forms import RelaySettingForm, SendTestEmailForm
 

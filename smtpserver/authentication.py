@@ -11,8 +11,8 @@ import hmac
 from django.conf import settings
 from django.core.cache import cache
 
-from audit.context import Actor, acting_as
-from portal.errors import ServiceError
+from core.actors import Actor, acting_as
+from core.errors import ServiceError
 from smtpusers.models import SmtpUser
 from smtpusers.selectors import smtp_password_of
 from smtpusers.services import Refusal, record_login_refused_for_address, sending_refusal

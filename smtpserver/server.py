@@ -24,9 +24,9 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
+from core.errors import NotFoundError, ServiceError
 from mailqueue.selectors import SenderNotAllowed, relay_setting_for_sender
 from mailqueue.services import accept_message
-from portal.errors import NotFoundError, ServiceError
 from smtpserver.authentication import LoginFailed, LoginThrottled, authenticate_smtp_login
 from smtpusers.models import SmtpUser
 from smtpusers.services import Refusal, SendingRefused, record_send_refusal, sending_refusal

@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 
-from accounts.decorators import owner_required
+from core.decorators import owner_required
 from smtpusers.selectors import smtp_user_for
 
 

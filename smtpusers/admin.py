@@ -10,14 +10,14 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.admin_tools import (
+from core.admin import (
     OwnerFilter,
     SuperuserDeletesOnly,
     by_service_rule,
     owner_link,
     shown_once_response,
 )
-from portal.errors import NotFoundError, ServiceError
+from core.errors import NotFoundError, ServiceError
 from smtpusers.models import SmtpUser
 from smtpusers.services import (
     create_smtp_user,

@@ -14,12 +14,12 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_auth import (
+from accounts.services import (
     ApiAuthenticationFailed,
     ApiAuthenticationThrottled,
     authenticate_owner,
 )
-from portal.errors import NotFoundError, ServiceError
+from core.errors import NotFoundError, ServiceError
 from smtpusers import selectors, services
 from smtpusers import serializers as shapes
 from smtpusers.models import status_name

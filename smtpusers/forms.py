@@ -6,7 +6,7 @@ the same rules as the API and name the offending field in their ServiceError.
 
 from django import forms
 
-from portal.forms import ServiceForm
+from core.forms import ServiceForm
 from smtpusers.selectors import DEFAULT_SMTP_USER_SORT, SMTP_USER_SORT_FIELDS
 from smtpusers.validators import MAX_LIMIT, NO_DAILY_LIMIT, STATUS_DISABLE, STATUS_ENABLE
 

@@ -34,7 +34,7 @@ class SmtpUser(models.Model):
     owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="smtp_users")
     # The SMTP login: unique across all owners.
     smtp_user_name = models.CharField(max_length=32, unique=True, editable=False)
-    # Fernet ciphertext (see portal.crypto); the password must be shown again by listSmtp.
+    # Fernet ciphertext (see core.crypto); the password must be shown again by listSmtp.
     password_encrypted = models.TextField(editable=False)
     total_limit = models.IntegerField()
     hourly_limit = models.IntegerField()

@@ -8,8 +8,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay
 
 from accounts.models import Owner
-from accounts.tenancy import get_owned, owned_by
-from portal.crypto import decrypt
+from core.crypto import decrypt
+from core.tenancy import get_owned, owned_by
 from smtpusers.models import SmtpUsageHour, SmtpUser, day_start, hour_start
 from smtpusers.usage_chart import DAYS, HOURS, UsageChart, build_usage_chart
 

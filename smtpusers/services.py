@@ -9,12 +9,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Owner
-from accounts.tenancy import get_owned, owned_by
 from alerts.selectors import owner_thresholds_sql
 from alerts.services import raise_quota_alerts
 from audit.services import record_event
-from portal.crypto import encrypt
-from portal.errors import NotFoundError, ServiceError
+from core.crypto import encrypt
+from core.errors import NotFoundError, ServiceError
+from core.tenancy import get_owned, owned_by
 from smtpusers.credentials import generate_smtp_password, generate_smtp_user_name
 from smtpusers.models import SmtpUser, day_start, hour_start, status_name
 from smtpusers.usage import DAILY, HOURLY, TOTAL, limit_reached_text, usage_summary

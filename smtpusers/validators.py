@@ -3,7 +3,7 @@
 import ipaddress
 import re
 
-from portal.errors import NotFoundError, ServiceError
+from core.errors import NotFoundError, ServiceError
 
 MAX_LIMIT = 2_147_483_647
 _DIGITS = re.compile(r"[0-9]{1,10}")

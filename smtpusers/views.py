@@ -15,8 +15,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import owner_required
-from portal.errors import ServiceError
+from core.decorators import owner_required
+from core.errors import ServiceError
 from smtpusers import selectors, services
 from smtpusers.forms import SmtpUserEditForm, SmtpUserFilterForm, SmtpUserLimitsForm
 from smtpusers.selectors import SMTP_USER_SORT_FIELDS

@@ -11,16 +11,7 @@ from django.urls import reverse
 from accounts.models import ApiToken, User
 from accounts.services import authenticate_api_token, create_api_token, revoke_api_token
 from smtpusers import services as smtp_services
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice.login)
-    return client
-
-
-def page_text(response) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+from testing.http import page_text
 
 
 def messages_of(response) -> list[str]:

@@ -17,8 +17,8 @@ from alerts.delivery import deliver_due_alerts
 from alerts.models import TOTAL_WINDOW_START, AlertDelivery, AlertSettings, QuotaAlert
 from alerts.signing import verify
 from audit.models import AuditEvent
-from portal.crypto import decrypt
-from portal.errors import ServiceError
+from core.crypto import decrypt
+from core.errors import ServiceError
 from smtpusers.services import consume_send_quota, create_smtp_user, update_smtp_user
 
 

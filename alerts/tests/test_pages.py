@@ -9,7 +9,7 @@ from django.utils import timezone
 from alerts import services
 from alerts.delivery import deliver_due_alerts
 from alerts.models import AlertDelivery, AlertSettings
-from portal.crypto import decrypt
+from core.crypto import decrypt
 from smtpusers.services import consume_send_quota, create_smtp_user
 
 URL = "/alerts/"
@@ -20,12 +20,6 @@ FORM = {
     "email_enabled": "on",
     "webhook_url": "",
 }
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice.login)
-    return client
 
 
 def shown_secret(response) -> str | None:

@@ -3,8 +3,8 @@
 import json
 
 from accounts.services import create_api_token, revoke_api_token
-from audit.context import Actor, acting_as
 from audit.models import AuditEvent
+from core.actors import Actor, acting_as
 from smtpusers import services
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import User
 from mailqueue.models import QueuedMessage
-from smtpserver.tests.test_pages import queue_messages
+from testing.submission import queue_messages
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from mailqueue.services import (
     record_failure,
     retry_delay,
 )
-from smtpserver.tests.support import make_relay_setting
 from smtpusers.models import SmtpUser
 from smtpusers.services import SendingRefused, create_smtp_user
+from testing.submission import make_relay_setting
 
 Status = QueuedMessage.Status
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -38,11 +38,11 @@ from accounts.models import ApiToken, Owner, User
 from accounts.services import create_api_token
 from alerts.services import update_alert_settings
 from mailqueue.services import accept_message
-from portal.testing.smtp import start_smtp_server
 from relaysettings.services import save_relay_setting
 from smtpusers.credentials import generate_smtp_user_name
 from smtpusers.models import SmtpUser
 from smtpusers.services import create_smtp_user, update_smtp_user
+from testing.smtp import start_smtp_server
 
 
 def classified_routes() -> dict[str, tuple[str, list["Probe"]]]:

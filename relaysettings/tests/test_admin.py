@@ -7,8 +7,7 @@ from django.urls import reverse
 from accounts.models import User
 from relaysettings import selectors
 from relaysettings.models import RelaySetting
-
-from .conftest import SEED_DOMAIN, create_setting
+from testing.email_settings import SEED_DOMAIN, create_setting
 
 PASSWORD = "itte574dsts485"
 

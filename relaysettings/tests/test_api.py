@@ -9,8 +9,7 @@ from django.db import OperationalError
 from accounts.services import revoke_api_token
 from relaysettings import selectors
 from relaysettings.models import RelaySetting
-
-from .conftest import (
+from testing.email_settings import (
     PREFIXES,
     SEED_DOMAIN,
     call,

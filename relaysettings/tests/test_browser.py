@@ -4,9 +4,9 @@ SMTP server, edit, delete. Screenshots go to test-output/email-settings/."""
 import pytest
 from playwright.sync_api import expect
 
-from portal.testing.browser import chromium, screenshot
 from relaysettings import selectors
 from relaysettings.models import RelaySetting
+from testing.browser import chromium, screenshot
 
 pytestmark = pytest.mark.browser
 

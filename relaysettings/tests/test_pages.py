@@ -6,8 +6,7 @@ from django.urls import reverse
 from accounts.models import User
 from relaysettings import selectors
 from relaysettings.models import RelaySetting
-
-from .conftest import SEED_DOMAIN, create_setting
+from testing.email_settings import SEED_DOMAIN, create_setting
 
 PASSWORD = "itte574dsts485"
 
@@ -25,18 +24,6 @@ def form_data(**changes) -> dict:
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice.login)
-    return client
-
-
-@pytest.fixture
-def bob_client(client, bob):
-    client.force_login(bob.login)
-    return client
 
 
 def test_it_lists_only_the_owners_domains(alice_client, alice, bob):

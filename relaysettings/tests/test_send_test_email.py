@@ -4,10 +4,8 @@ import socket
 
 import pytest
 
-from portal.testing.smtp import CatchingHandler
 from relaysettings import services
-
-from .conftest import (
+from testing.email_settings import (
     PREFIXES,
     SEED_DOMAIN,
     call,
@@ -15,6 +13,7 @@ from .conftest import (
     send_test_url,
     smtp_settings_for,
 )
+from testing.smtp import CatchingHandler
 
 RECIPIENT = "rcpt@example.net"
 

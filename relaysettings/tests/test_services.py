@@ -5,11 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
-from portal.errors import InvalidFieldsError, NotFoundError, ServiceError
+from core.errors import InvalidFieldsError, NotFoundError, ServiceError
 from relaysettings import selectors, services
 from relaysettings.models import RelaySetting
-
-from .conftest import SEED_DOMAIN, create_setting, seed_record
+from testing.email_settings import SEED_DOMAIN, create_setting, seed_record
 
 PASSWORD = "itte574dsts485"
 

@@ -6,8 +6,7 @@ import pytest
 
 from relaysettings import selectors
 from relaysettings.models import RelaySetting
-
-from .conftest import SEED_DOMAIN, call, create_setting, seed_record, settings_url
+from testing.email_settings import SEED_DOMAIN, call, create_setting, seed_record, settings_url
 
 
 def without(path: str) -> dict:

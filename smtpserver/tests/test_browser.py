@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal.testing.browser import chromium, screenshot, sign_in
-from smtpserver.tests.test_pages import queue_messages
 from smtpusers.services import consume_send_quota, create_smtp_user
+from testing.browser import chromium, screenshot, sign_in
+from testing.submission import queue_messages
 
 
 @pytest.fixture

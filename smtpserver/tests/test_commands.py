@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from mailqueue.models import QueuedMessage
-from smtpserver.tests.support import free_port, make_relay_setting, send, wait_until
 from smtpusers.services import create_smtp_user
+from testing.submission import free_port, make_relay_setting, send, wait_until
 
 
 class PortsOnly:

@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 
 from mailqueue.models import QueuedMessage
-from smtpserver.tests.support import connect, make_relay_setting, message_bytes
 from smtpusers.models import SmtpUsageHour
 from smtpusers.services import create_smtp_user
+from testing.submission import connect, make_relay_setting, message_bytes
 
 CONNECTIONS = 50
 LIMIT = 10

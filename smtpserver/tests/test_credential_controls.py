@@ -15,10 +15,9 @@ from alerts import services as alert_services
 from alerts.delivery import AlertWorker
 from alerts.signing import verify
 from audit.models import AuditEvent
-from smtpserver.tests.support import connect, make_relay_setting, message_bytes, wait_until
-from smtpserver.tests.test_submission import _send_count
 from smtpusers.models import SmtpUser, day_start
 from smtpusers.services import create_smtp_user, update_smtp_user
+from testing.submission import connect, make_relay_setting, message_bytes, send_count, wait_until
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def test_it_counts_every_window_and_the_last_use_exactly(alice, relay, start_ser
     server = start_server(deliver=False)
     before = timezone.now()
 
-    replies = _send_count(server, client_tls, smtp_user, password, 5)
+    replies = send_count(server, client_tls, smtp_user, password, 5)
 
     assert replies == [(250, "accepted")] * 5
     smtp_user.refresh_from_db()
@@ -67,7 +66,7 @@ def test_it_names_the_daily_limit_and_its_reset_in_the_reply_the_dashboard_and_t
     )
     server = start_server(deliver=False)
 
-    replies = _send_count(server, client_tls, smtp_user, password, 3)
+    replies = send_count(server, client_tls, smtp_user, password, 3)
 
     tomorrow = day_start(timezone.now()) + timedelta(days=1)
     words = (
@@ -93,7 +92,7 @@ def test_it_refuses_at_mail_with_the_same_words_once_the_hourly_limit_is_reached
 ):
     smtp_user, password = create_smtp_user(alice.owner, total_limit=100, hourly_limit=1)
     server = start_server(deliver=False)
-    _send_count(server, client_tls, smtp_user, password, 1)
+    send_count(server, client_tls, smtp_user, password, 1)
 
     with connect(server, client_tls) as client:
         client.login(smtp_user.smtp_user_name, password)
@@ -187,7 +186,7 @@ def test_it_posts_a_signed_webhook_when_smtp_sending_reaches_80_percent(
     worker = AlertWorker()
     worker.start()
     try:
-        _send_count(server, client_tls, smtp_user, password, 4)
+        send_count(server, client_tls, smtp_user, password, 4)
         wait_until(lambda: webhook_receiver.posts, message="the webhook POST")
     finally:
         worker.stop()

@@ -7,7 +7,8 @@ from django.utils import timezone
 from mailqueue.delivery import DeliveryWorkers
 from mailqueue.models import QueuedMessage
 from mailqueue.services import accept_message, claim_next_message
-from smtpserver.tests.support import (
+from smtpusers.services import create_smtp_user
+from testing.submission import (
     Upstream,
     free_port,
     make_relay_setting,
@@ -15,7 +16,6 @@ from smtpserver.tests.support import (
     send,
     wait_until,
 )
-from smtpusers.services import create_smtp_user
 
 Status = QueuedMessage.Status
 

@@ -3,22 +3,14 @@
 import re
 from datetime import timedelta
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
 from mailqueue.models import QueuedMessage
-from mailqueue.services import accept_message
-from smtpserver.tests.support import make_relay_setting
 from smtpusers.services import consume_send_quota, create_smtp_user
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice.login)
-    return client
+from testing.submission import queue_messages
 
 
 def test_it_sends_the_old_usage_page_to_the_smtp_users_page_with_the_charts(alice, alice_client):
@@ -59,22 +51,6 @@ def test_it_sends_visitors_to_the_login_and_refuses_staff(client, db):
     assert (anonymous.status_code, anonymous.url) == (302, "/accounts/login/?next=/messages/")
     assert staff_response.status_code == 403
     assert b"<table" not in staff_response.content
-
-
-def queue_messages(tenant, domain, count):
-    make_relay_setting(tenant.owner, domain, 2525)
-    smtp_user, _ = create_smtp_user(tenant.owner, total_limit=1000, hourly_limit=1000)
-    base = timezone.now() - timedelta(minutes=count)
-    return [
-        accept_message(
-            smtp_user,
-            mail_from=f"news@{domain}",
-            recipients=[f"reader{n}@destination.test", "copy@destination.test"],
-            data=b"Subject: x\r\n\r\nx\r\n",
-            now=base + timedelta(minutes=n),
-        )
-        for n in range(count)
-    ]
 
 
 def test_it_lists_the_owners_messages_with_status_recipients_and_errors(alice, bob, alice_client):

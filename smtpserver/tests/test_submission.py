@@ -8,16 +8,17 @@ from django.test import Client
 
 from accounts.models import Owner
 from mailqueue.models import QueuedMessage
-from smtpserver.tests.support import (
+from smtpusers.models import SmtpUsageHour, SmtpUser, hour_start
+from smtpusers.services import create_smtp_user, set_smtp_users_status
+from testing.submission import (
     HOST,
     connect,
     make_relay_setting,
     message_bytes,
     send,
+    send_count,
     wait_until,
 )
-from smtpusers.models import SmtpUsageHour, SmtpUser, hour_start
-from smtpusers.services import create_smtp_user, set_smtp_users_status
 
 
 def test_it_relays_a_message_to_the_domains_upstream_and_counts_it(
@@ -305,21 +306,7 @@ def test_it_refuses_more_recipients_than_allowed(sender, start_server, client_tl
         )
 
 
-def _send_count(server, client_tls, smtp_user, password, count):
-    """Send `count` messages on one connection; returns each one's (code, reply)."""
-    replies = []
-    with connect(server, client_tls) as client:
-        client.login(smtp_user.smtp_user_name, password)
-        for number in range(count):
-            to = [f"reader{number}@destination.test"]
-            try:
-                client.sendmail("news@alice.example", to, message_bytes("news@alice.example", to))
-            except smtplib.SMTPSenderRefused as error:
-                replies.append((error.smtp_code, error.smtp_error.decode()))
-                client.rset()
-            else:
-                replies.append((250, "accepted"))
-    return replies
+
 
 
 def test_it_accepts_exactly_the_hourly_limit(alice, upstream, start_server, client_tls):
@@ -327,7 +314,7 @@ def test_it_accepts_exactly_the_hourly_limit(alice, upstream, start_server, clie
     make_relay_setting(alice.owner, "alice.example", upstream.port)
     server = start_server(deliver=False)
 
-    replies = _send_count(server, client_tls, smtp_user, password, 4)
+    replies = send_count(server, client_tls, smtp_user, password, 4)
 
     assert replies[:3] == [(250, "accepted")] * 3
     code, text = replies[3]
@@ -348,7 +335,7 @@ def test_it_accepts_exactly_the_total_limit(alice, upstream, start_server, clien
     make_relay_setting(alice.owner, "alice.example", upstream.port)
     server = start_server(deliver=False)
 
-    replies = _send_count(server, client_tls, smtp_user, password, 3)
+    replies = send_count(server, client_tls, smtp_user, password, 3)
 
     assert replies == [
         (250, "accepted"),
@@ -367,7 +354,7 @@ def test_it_accepts_exactly_the_total_limit(alice, upstream, start_server, clien
 def test_it_shows_the_usage_in_list_smtp(alice, sender, upstream, start_server, client_tls):
     smtp_user, password = sender
     server = start_server(deliver=False)
-    _send_count(server, client_tls, smtp_user, password, 2)
+    send_count(server, client_tls, smtp_user, password, 2)
 
     response = Client().post(
         "/v1.0/settings/listSmtp", alice.credentials, content_type="application/json"

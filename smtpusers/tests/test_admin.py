@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Owner, User
-from portal.crypto import decrypt
-from portal.errors import ServiceError
+from core.crypto import decrypt
+from core.errors import ServiceError
 from smtpusers import admin as smtpusers_admin
 from smtpusers.models import SmtpUser, hour_start
 from smtpusers.services import create_smtp_user

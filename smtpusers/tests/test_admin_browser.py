@@ -8,8 +8,8 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from accounts.services import create_staff_member
-from portal.testing.browser import chromium
 from smtpusers.services import create_smtp_user
+from testing.browser import chromium
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "admin"
 STAFF_EMAIL = "helper@support.example"

@@ -2,7 +2,6 @@
 
 import json
 import uuid
-from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import CacheHandler, caches
@@ -13,37 +12,9 @@ from accounts.services import create_api_token, revoke_api_token
 from smtpusers.models import SmtpUser
 from smtpusers.selectors import smtp_password_of
 from smtpusers.services import create_smtp_user
+from testing.http import assert_error, post_form, post_json
 
 PREFIXES = ["/v1.0/settings/", "/settings/"]
-ERROR_KEYS = {"status", "code", "name", "type", "message"}
-
-
-def post_json(client, path, body, **headers):
-    return client.post(path, json.dumps(body), content_type="application/json", headers=headers)
-
-
-def post_form(client, path, body, **headers):
-    return client.post(
-        path,
-        urlencode(body, doseq=True),
-        content_type="application/x-www-form-urlencoded",
-        headers=headers,
-    )
-
-
-def assert_error(response, http_status, name, message=None):
-    body = response.json()
-    assert response.status_code == http_status, body
-    assert set(body) == ERROR_KEYS
-    assert body["status"] == "error"
-    assert body["code"] == -1
-    assert body["name"] == name
-    assert body["type"] == name
-    if message is not None:
-        assert body["message"] == message
-    return body
-
-
 def snapshot():
     """Everything an API call could change, to prove a refused call changed nothing."""
     return sorted(

@@ -10,10 +10,10 @@ from playwright.sync_api import expect
 
 from accounts.models import ApiToken
 from accounts.services import authenticate_api_token
-from portal.crypto import decrypt
-from portal.testing.browser import TEST_OUTPUT, chromium
+from core.crypto import decrypt
 from smtpusers import services
 from smtpusers.models import SmtpUser
+from testing.browser import TEST_OUTPUT, chromium
 
 pytestmark = pytest.mark.browser
 

@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 
 from alerts.delivery import deliver_due_alerts
-from portal.testing.browser import chromium, screenshot, sign_in
 from smtpusers.models import hour_start
 from smtpusers.services import consume_send_quota, create_smtp_user
+from testing.browser import chromium, screenshot, sign_in
 
 
 @pytest.fixture

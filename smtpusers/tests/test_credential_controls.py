@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from smtpusers.models import SmtpUser
 from smtpusers.selectors import smtp_password_of
 from smtpusers.services import (
@@ -20,10 +20,9 @@ from smtpusers.services import (
     record_send_refusal,
     update_smtp_user,
 )
-from smtpusers.tests.test_api import assert_error, post_form, post_json
-from smtpusers.tests.test_pages import page_text
 from smtpusers.usage import usage_summary
 from smtpusers.validators import address_allowed, parse_allowed_networks, parse_daily_limit
+from testing.http import assert_error, page_text, post_form, post_json
 
 
 def at(hour, minute=0, day=23):
@@ -312,12 +311,6 @@ def test_it_refuses_a_bad_daily_limit_through_the_api(client, alice, bad):
 
 
 # --- Dashboard -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice.login)
-    return client
 
 
 def test_it_creates_an_smtp_user_with_a_daily_limit_from_the_form(alice_client, alice):

@@ -10,15 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.crypto import decrypt
+from core.crypto import decrypt
 from smtpusers import services
 from smtpusers.models import SmtpUser, hour_start
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice.login)
-    return client
+from testing.http import page_text
 
 
 def create_smtp_users(tenant, count, *, total_limit=1000, hourly_limit=100):
@@ -33,11 +28,6 @@ def create_smtp_users(tenant, count, *, total_limit=1000, hourly_limit=100):
 def reload(smtp_user):
     smtp_user.refresh_from_db()
     return smtp_user
-
-
-def page_text(response) -> str:
-    """The response body with tags dropped and whitespace collapsed, to assert on what shows."""
-    return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
 
 
 def listed_names(response) -> list[str]:

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from smtpusers import services
 from smtpusers.models import SmtpUser
 from smtpusers.validators import MAX_LIMIT, parse_limit

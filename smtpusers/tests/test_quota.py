@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from accounts.models import Owner
-from portal.errors import NotFoundError
+from core.errors import NotFoundError
 from smtpusers.models import SmtpUsageHour, SmtpUser
 from smtpusers.selectors import hourly_usage, usage_chart_for
 from smtpusers.services import (

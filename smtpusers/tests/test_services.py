@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from accounts.services import create_owner
-from portal.errors import NotFoundError, ServiceError
+from core.errors import NotFoundError, ServiceError
 from smtpusers import credentials, services
 from smtpusers.models import SmtpUser
 from smtpusers.selectors import smtp_password_of

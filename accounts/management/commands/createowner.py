@@ -3,7 +3,7 @@ from json import dumps
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import create_owner
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 
 class Command(BaseCommand):

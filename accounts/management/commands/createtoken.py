@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Owner
 from accounts.services import create_api_token
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from alerts.delivery import AlertWorker, deliver_due_alerts
-from portal.processes import wait_for_termination
+from core.processes import wait_for_termination
 
 
 class Command(BaseCommand):

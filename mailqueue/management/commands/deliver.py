@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.processes import wait_for_termination
 from mailqueue.delivery import DeliveryWorkers, deliver_due_messages
-from portal.processes import wait_for_termination
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from alerts.delivery import AlertWorker
+from core.processes import wait_for_termination
 from mailqueue.delivery import DeliveryWorkers
-from portal.processes import wait_for_termination
 from smtpserver.server import build_controller
 from smtpserver.tls import certificate_files, server_tls_context
 

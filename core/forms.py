@@ -2,7 +2,7 @@
 
 from django import forms
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 
 class ServiceForm(forms.Form):

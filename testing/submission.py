@@ -5,18 +5,22 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.message import EmailMessage
 from functools import partial
 from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import SMTP
+from django.utils import timezone
 
+from core.crypto import encrypt
 from mailqueue.delivery import DeliveryWorkers
-from portal.crypto import encrypt
+from mailqueue.services import accept_message
 from relaysettings.models import RelaySetting
 from smtpserver.server import Listener, SmtpController, build_controller
 from smtpserver.tls import generate_self_signed_certificate, server_tls_context
+from smtpusers.services import create_smtp_user
 
 HOST = "127.0.0.1"
 
@@ -214,3 +218,36 @@ def start_server(transactional_db, tls_files, fast_queue):
     yield start
     for server in started:
         server.stop()
+
+
+def queue_messages(tenant, domain, count):
+    make_relay_setting(tenant.owner, domain, 2525)
+    smtp_user, _ = create_smtp_user(tenant.owner, total_limit=1000, hourly_limit=1000)
+    base = timezone.now() - timedelta(minutes=count)
+    return [
+        accept_message(
+            smtp_user,
+            mail_from=f"news@{domain}",
+            recipients=[f"reader{n}@destination.test", "copy@destination.test"],
+            data=b"Subject: x\r\n\r\nx\r\n",
+            now=base + timedelta(minutes=n),
+        )
+        for n in range(count)
+    ]
+
+
+def send_count(server, client_tls, smtp_user, password, count):
+    """Send `count` messages on one connection; returns each one's (code, reply)."""
+    replies = []
+    with connect(server, client_tls) as client:
+        client.login(smtp_user.smtp_user_name, password)
+        for number in range(count):
+            to = [f"reader{number}@destination.test"]
+            try:
+                client.sendmail("news@alice.example", to, message_bytes("news@alice.example", to))
+            except smtplib.SMTPSenderRefused as error:
+                replies.append((error.smtp_code, error.smtp_error.decode()))
+                client.rset()
+            else:
+                replies.append((250, "accepted"))
+    return replies

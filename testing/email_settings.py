@@ -1,10 +1,10 @@
-"""Fixtures and helpers of the email settings tests: the seed's record, API calls, SMTP servers."""
+"""The email settings (seed 004) part of the test kit: the seed's record, API calls, records
+pointing at test SMTP servers."""
 
 import copy
 import json
 from urllib.parse import urlencode
 
-from portal.testing.smtp import smtp_server, tls_certificate  # noqa: F401 (fixtures)
 from relaysettings import services
 
 PREFIXES = ["/api/v2", "/engine/api/v2"]
@@ -66,7 +66,7 @@ def create_setting(tenant, domain: str = SEED_DOMAIN, **changes):
 
 
 def smtp_settings_for(server, *, secure=False, reject_unauthorized=False, auth=None) -> dict:
-    """A record pointing at a test server (portal.testing.smtp)."""
+    """A record pointing at a test server (testing.smtp)."""
     options = {
         "host": server.host,
         "port": server.port,

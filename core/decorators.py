@@ -5,7 +5,7 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from portal.errors import NotFoundError
+from core.errors import NotFoundError
 
 
 def owner_required(view):

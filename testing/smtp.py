@@ -1,7 +1,7 @@
 """Real SMTP servers for tests: aiosmtpd on 127.0.0.1, on an ephemeral port, with optional
 STARTTLS, implicit TLS and AUTH.
 
-    from portal.testing.smtp import generate_self_signed_certificate, start_smtp_server
+    from testing.smtp import generate_self_signed_certificate, start_smtp_server
 
     certificate = generate_self_signed_certificate(tmp_path)
     with start_smtp_server(users={"relay": "secret"}, starttls=certificate) as server:

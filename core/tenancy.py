@@ -6,7 +6,7 @@ Every selector and service that reads an owner's objects goes through `owned_by`
 
 from django.db.models import Model, QuerySet
 
-from portal.errors import NotFoundError
+from core.errors import NotFoundError
 
 
 def owned_by(owner, source: type[Model] | QuerySet) -> QuerySet:

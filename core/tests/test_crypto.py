@@ -2,7 +2,7 @@
 
 from cryptography.fernet import Fernet
 
-from portal import crypto
+from core import crypto
 
 
 def test_it_round_trips_and_hides_the_plaintext():

@@ -8,8 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.models import Owner
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 
 class SuperuserDeletesOnly:
@@ -54,7 +53,8 @@ class OwnerFilter(admin.SimpleListFilter):
         owner_id = self.value()
         if owner_id is None:
             return []
-        owner = Owner.objects.filter(owner_id=owner_id).only("name").first()
+        owner_model = model_admin.model._meta.get_field("owner").related_model
+        owner = owner_model.objects.filter(owner_id=owner_id).only("name").first()
         # An unknown owner_id still filters (to nothing) rather than silently showing everyone.
         return [(owner_id, owner.name if owner else f"no owner {owner_id}")]
 
@@ -64,16 +64,16 @@ class OwnerFilter(admin.SimpleListFilter):
         return queryset.filter(owner__owner_id=self.value())
 
 
-def rows_of_owner_url(model, owner: Owner) -> str:
+def rows_of_owner_url(model, owner) -> str:
     """The admin list of `model` rows belonging to `owner` (see OwnerFilter)."""
     changelist = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
     return f"{changelist}?{urlencode({OwnerFilter.parameter_name: owner.owner_id})}"
 
 
-def owner_link(owner: Owner) -> str:
-    return format_html(
-        '<a href="{}">{}</a>', reverse("admin:accounts_owner_change", args=[owner.pk]), owner.name
-    )
+def owner_link(owner) -> str:
+    opts = owner._meta
+    change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[owner.pk])
+    return format_html('<a href="{}">{}</a>', change_url, owner.name)
 
 
 def shown_once_response(model_admin, request, *, title: str) -> TemplateResponse:

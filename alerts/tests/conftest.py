@@ -1,1 +1,0 @@
-from alerts.tests.support import fast_alerts, webhook_receiver  # noqa: F401

@@ -1,1 +1,0 @@
-from alerts.tests.support import webhook_receiver  # noqa: F401

@@ -1,0 +1,35 @@
+"""The fixtures of the test kit, registered for every test by the root conftest.py."""
+
+from testing.smtp import smtp_server, tls_certificate
+from testing.submission import client_tls, fast_queue, start_server, tls_files, upstream
+from testing.tenants import (
+    _fast_password_hashing,
+    _fresh_cache,
+    alice,
+    alice_client,
+    bob,
+    bob_client,
+    superuser,
+    support_member,
+)
+from testing.webhooks import fast_alerts, webhook_receiver
+
+__all__ = [
+    "_fast_password_hashing",
+    "_fresh_cache",
+    "alice",
+    "alice_client",
+    "bob",
+    "bob_client",
+    "client_tls",
+    "fast_alerts",
+    "fast_queue",
+    "smtp_server",
+    "start_server",
+    "superuser",
+    "support_member",
+    "tls_certificate",
+    "tls_files",
+    "upstream",
+    "webhook_receiver",
+]
