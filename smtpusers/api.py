@@ -231,7 +231,7 @@ class ListSmtp(SmtpApiView):
             "status": "success",
             "smtp_list": [
                 smtp_list_item(smtp_user, now)
-                for smtp_user in selectors.smtp_user_listing_for(owner)
+                for smtp_user in selectors.smtp_user_rows_oldest_first(owner)
             ],
         }
 

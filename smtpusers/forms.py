@@ -74,7 +74,7 @@ class SmtpUserFilterForm(forms.Form):
     )
 
     def selection(self) -> dict:
-        """Keyword arguments for selectors.smtp_users_listed_for."""
+        """Keyword arguments for selectors.smtp_users_matching."""
         self.is_valid()
         cleaned = self.cleaned_data
         return {

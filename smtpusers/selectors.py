@@ -24,12 +24,12 @@ SMTP_USER_SORT_FIELDS = {
 DEFAULT_SMTP_USER_SORT = "-created"
 
 
-def smtp_users_for(owner: Owner) -> QuerySet[SmtpUser]:
+def smtp_users_oldest_first(owner: Owner) -> QuerySet[SmtpUser]:
     """The owner's SMTP users, oldest first."""
     return owned_by(owner, SmtpUser).order_by("created_at", "id")
 
 
-def smtp_users_listed_for(
+def smtp_users_matching(
     owner: Owner, *, search: str = "", is_enabled: bool | None = None, sort: str = ""
 ) -> QuerySet[SmtpUser]:
     """The owner's SMTP users whose name contains `search`, in one status, sorted by `sort`."""
@@ -84,13 +84,13 @@ LISTING_FIELDS = (
 )
 
 
-def smtp_user_listing_for(owner: Owner) -> Iterator[SimpleNamespace]:
-    """smtp_users_for(owner) as plain rows of LISTING_FIELDS, oldest first.
+def smtp_user_rows_oldest_first(owner: Owner) -> Iterator[SimpleNamespace]:
+    """smtp_users_oldest_first(owner) as plain rows of LISTING_FIELDS, oldest first.
 
     For listing thousands at once: a model instance per row would cost about as much as all
     the rest of listSmtp (bench/RESULTS.md).
     """
-    for row in smtp_users_for(owner).values(*LISTING_FIELDS):
+    for row in smtp_users_oldest_first(owner).values(*LISTING_FIELDS):
         yield SimpleNamespace(**row)
 
 

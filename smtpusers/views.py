@@ -61,7 +61,7 @@ def _password_once(request, smtp_user, password: str, *, title: str):
 def smtp_user_list(request):
     filters = SmtpUserFilterForm(request.GET)
     selection = filters.selection()
-    smtp_users = selectors.smtp_users_listed_for(request.owner, **selection)
+    smtp_users = selectors.smtp_users_matching(request.owner, **selection)
     page = Paginator(smtp_users, PAGE_SIZE).get_page(request.GET.get("page"))
     sort = selection["sort"]
     return render(
