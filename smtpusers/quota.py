@@ -355,9 +355,9 @@ def consume_send_quota(
     window, so concurrent senders can never exceed a limit; the hourly window is the clock
     hour (UTC) holding `now`, the daily one the UTC calendar day. The same UPDATE records the
     last use (`now`, `client_ip`). Every registered hook then sees the counted message in the
-    same transaction (quota alerting raises the alerts it crosses). Raises SendingRefused (or
-    NotFoundError). Run it inside the transaction that stores the message, so that a refused
-    or failed message consumes nothing.
+    same transaction (quota alerting raises each threshold alert it crosses). Raises
+    SendingRefused (or NotFoundError). Run it inside the transaction that stores the message,
+    so that a refused or failed message consumes nothing.
     """
     hooks = tuple(_hooks.values())
     for _ in range(_QUOTA_ATTEMPTS):
