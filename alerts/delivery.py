@@ -21,7 +21,7 @@ from alerts.validators import internal_targets_allowed
 from core.crypto import decrypt
 from core.network import internal_address_of
 from core.workers import QueueWorker
-from smtpusers.usage import TOTAL
+from smtpusers.quota import TOTAL
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from core.tenancy import owned_by
 def owner_thresholds_sql(owner_id_column: str) -> str:
     """A scalar subquery for the alert thresholds of the owner in `owner_id_column` (NULL
     when the owner has no settings row): lets the quota UPDATE return them in its own round
-    trip (smtpusers.services.consume_send_quota)."""
+    trip (alerts' quota hook, see alerts.apps)."""
     table = AlertSettings._meta.db_table
     return f"(SELECT quota_thresholds FROM {table} WHERE {table}.owner_id = {owner_id_column})"  # noqa: S608
 

@@ -23,7 +23,7 @@ from core.errors import ServiceError
 from core.tenancy import owned_by
 from core.workers import backoff, claim_next, finish_claim
 from smtpusers.models import SmtpUser
-from smtpusers.usage import DAILY, HOURLY, TOTAL
+from smtpusers.quota import HOURLY, CountedMessage, WindowUsage, hour_start
 
 Channel = AlertDelivery.Channel
 Status = AlertDelivery.Status
@@ -31,6 +31,9 @@ SETTINGS_TARGET = "Quota alerts"
 WEBHOOK_SECRET_PREFIX = "whsec_"
 LAST_ERROR_MAX_LENGTH = 500
 SAMPLE_SMTP_USER_NAME = "smtp00000000"
+# The name of alerts' hook in smtpusers.quota (registered in alerts.apps), and of the value
+# the counting UPDATE returns for it: the owner's thresholds.
+QUOTA_HOOK_NAME = "alerts"
 
 
 def threshold_count(limit: int, threshold: int) -> int:
@@ -56,37 +59,42 @@ _INSERT_ALERTS_SQL = (
 )
 
 
-def _crossings(counted, *, now: datetime) -> list[QuotaAlert]:
-    """The alerts that this counted message (smtpusers.services.CountedMessage) crosses.
+def _alert(owner_id, smtp_user_id, smtp_user_name, window: WindowUsage, threshold, **extra):
+    return QuotaAlert(
+        owner_id=owner_id,
+        smtp_user_id=smtp_user_id,
+        smtp_user_name=smtp_user_name,
+        window=window.window,
+        window_start=window.started_at or TOTAL_WINDOW_START,
+        quota_limit=window.limit,
+        threshold=threshold,
+        used=window.used,
+        resets_at=window.resets_at,
+        **extra,
+    )
+
+
+def _crossings(counted: CountedMessage, *, now: datetime) -> list[QuotaAlert]:
+    """The alerts that this counted message crosses.
 
     Counts rise by exactly one per message, under the row lock of the counting UPDATE, so
     exactly one message reaches each threshold count in a window.
     """
-    thresholds = _stored_thresholds(counted.alert_thresholds)
-    windows = [
-        (HOURLY, counted.hour_used, counted.hourly_limit, counted.hour_started_at,
-         counted.hour_started_at + timedelta(hours=1)),
-        (DAILY, counted.day_used, counted.daily_limit, counted.day_started_at,
-         counted.day_started_at + timedelta(days=1)),
-        (TOTAL, counted.total_used, counted.total_limit, TOTAL_WINDOW_START, None),
-    ]  # fmt: skip
+    thresholds = _stored_thresholds(counted.returned.get(QUOTA_HOOK_NAME))
+    usage = counted.usage
     return [
-        QuotaAlert(
-            owner_id=counted.owner_id,
-            smtp_user_id=counted.smtp_user_id,
-            smtp_user_name=counted.smtp_user_name,
-            window=window,
-            window_start=window_start,
-            quota_limit=limit,
-            threshold=threshold,
-            used=used,
-            resets_at=resets_at,
+        _alert(
+            counted.owner_id,
+            counted.smtp_user_id,
+            usage.smtp_user_name,
+            window,
+            threshold,
             occurred_at=now,
         )
-        for window, used, limit, window_start, resets_at in windows
-        if limit is not None
-        for threshold in thresholds.get(window, [])
-        if used == threshold_count(limit, threshold)
+        for window in usage.windows
+        if window.limit is not None
+        for threshold in thresholds.get(window.window, [])
+        if window.used == threshold_count(window.limit, threshold)
     ]
 
 
@@ -135,11 +143,11 @@ def _queue_deliveries(owner_id: int, alert_ids: list[int], channels: list[str], 
     )
 
 
-def raise_quota_alerts(counted, *, now: datetime) -> list[int]:
+def raise_quota_alerts(counted: CountedMessage, *, now: datetime) -> list[int]:
     """Raise the alerts a counted message crosses, once each; returns the new alerts' ids.
 
-    Called by smtpusers.services.consume_send_quota in its transaction. A message that
-    crosses no threshold (nearly all) costs no query here.
+    Alerts' quota hook (alerts.apps): smtpusers.quota.consume_send_quota calls it in its
+    transaction. A message that crosses no threshold (nearly all) costs no query here.
     """
     crossings = _crossings(counted, now=now)
     if not crossings:
@@ -219,22 +227,18 @@ def send_test_alert(owner: Owner, *, now: datetime) -> QuotaAlert:
     if not channels:
         raise ServiceError("Turn on email alerts or set a webhook URL first")
     first_smtp_user = owned_by(owner, SmtpUser).order_by("created_at", "id").first()
-    hour = now.replace(minute=0, second=0, microsecond=0)
+    sample = WindowUsage(HOURLY, used=80, limit=100, started_at=hour_start(now))
     with transaction.atomic():
-        alert = QuotaAlert.objects.create(
-            owner=owner,
-            smtp_user_name=first_smtp_user.smtp_user_name
-            if first_smtp_user
-            else SAMPLE_SMTP_USER_NAME,
-            window=HOURLY,
-            window_start=hour,
-            quota_limit=100,
-            threshold=80,
-            used=80,
-            resets_at=hour + timedelta(hours=1),
+        alert = _alert(
+            owner.pk,
+            None,
+            first_smtp_user.smtp_user_name if first_smtp_user else SAMPLE_SMTP_USER_NAME,
+            sample,
+            80,
             is_test=True,
             occurred_at=now,
         )
+        alert.save()
         _queue_deliveries(owner.pk, [alert.pk], channels, now=now)
         record_event(
             owner,

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from core.errors import ServiceError
 from core.network import is_internal_address
-from smtpusers.usage import WINDOWS
+from smtpusers.quota import WINDOWS
 
 MAX_THRESHOLDS_PER_WINDOW = 5
 WEBHOOK_URL_MAX_LENGTH = 500

@@ -9,7 +9,7 @@ from core.workers import backoff, claim_next, finish_claim
 from mailqueue.models import QueuedMessage
 from mailqueue.selectors import relay_setting_for_sender
 from smtpusers.models import SmtpUser
-from smtpusers.services import SendingRefused, consume_send_quota, record_send_refusal
+from smtpusers.quota import SendingRefused, consume_send_quota, record_send_refusal
 
 LAST_ERROR_MAX_LENGTH = 2000
 Status = QueuedMessage.Status

@@ -14,8 +14,9 @@ from django.core.cache import cache
 from core.actors import Actor, acting_as
 from core.errors import ServiceError
 from smtpusers.models import SmtpUser
+from smtpusers.quota import Refusal, sending_refusal
 from smtpusers.selectors import smtp_password_of
-from smtpusers.services import Refusal, record_login_refused_for_address, sending_refusal
+from smtpusers.services import record_login_refused_for_address
 from smtpusers.validators import address_allowed, could_be_smtp_user_name
 
 # Compared against when the login is unknown, so that answering takes the same work.

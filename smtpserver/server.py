@@ -29,7 +29,7 @@ from mailqueue.selectors import SenderNotAllowed, relay_setting_for_sender
 from mailqueue.services import accept_message
 from smtpserver.authentication import LoginFailed, LoginThrottled, authenticate_smtp_login
 from smtpusers.models import SmtpUser
-from smtpusers.services import Refusal, SendingRefused, record_send_refusal, sending_refusal
+from smtpusers.quota import Refusal, SendingRefused, record_send_refusal, sending_refusal
 
 logger = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from core.admin import (
 )
 from core.errors import NotFoundError, ServiceError
 from smtpusers.models import SmtpUser
+from smtpusers.quota import usage_summary
 from smtpusers.services import (
     create_smtp_user,
     reset_smtp_password,
     set_smtp_users_status,
     update_smtp_user,
 )
-from smtpusers.usage import usage_summary
 from smtpusers.validators import (
     NO_DAILY_LIMIT,
     STATUS_DISABLE,
@@ -176,11 +176,11 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
 
     @admin.display(description="used this hour")
     def used_this_hour(self, smtp_user):
-        return smtp_user.used_in_hour_of(timezone.now())
+        return usage_summary(smtp_user, now=timezone.now()).hourly.used
 
     @admin.display(description="used today")
     def used_today(self, smtp_user):
-        return smtp_user.used_in_day_of(timezone.now())
+        return usage_summary(smtp_user, now=timezone.now()).daily.used
 
     def _window_usage(self, smtp_user, window_name):
         window = getattr(usage_summary(smtp_user, now=timezone.now()), window_name)

@@ -23,7 +23,7 @@ from core.errors import NotFoundError, ServiceError
 from smtpusers import selectors, services
 from smtpusers import serializers as shapes
 from smtpusers.models import status_name
-from smtpusers.usage import usage_summary
+from smtpusers.quota import usage_summary
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,3 @@
-from datetime import UTC, datetime
-
 from django.db import models
 from django.db.models import Q
 
@@ -7,25 +5,9 @@ from accounts.models import Owner
 from smtpusers.validators import STATUS_DISABLE, STATUS_ENABLE
 
 
-def hour_start(moment: datetime) -> datetime:
-    """The start of the clock hour holding `moment`: the hourly limit's window."""
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
 def status_name(is_enabled: bool) -> str:
     """How the API and the dashboard name a status."""
     return STATUS_ENABLE if is_enabled else STATUS_DISABLE
-
-
-def day_start(moment: datetime) -> datetime:
-    """Midnight UTC of the calendar day holding `moment` (UTC): the daily limit's window."""
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def used_in_window(used: int, counted_from: datetime | None, window_start: datetime) -> int:
-    """A window counter's value in the window starting at `window_start`: it counts only if it
-    was started for that window (the next message in a new window starts it over)."""
-    return used if counted_from == window_start else 0
 
 
 class SmtpUser(models.Model):
@@ -94,14 +76,6 @@ class SmtpUser(models.Model):
     @property
     def status(self) -> str:
         return status_name(self.is_enabled)
-
-    def used_in_hour_of(self, moment: datetime) -> int:
-        """Messages counted in the clock hour holding `moment`."""
-        return used_in_window(self.hour_used, self.hour_started_at, hour_start(moment))
-
-    def used_in_day_of(self, moment: datetime) -> int:
-        """Messages counted in the UTC calendar day holding `moment`."""
-        return used_in_window(self.day_used, self.day_started_at, day_start(moment))
 
 
 class SmtpUsageHour(models.Model):

@@ -10,7 +10,8 @@ from django.db.models.functions import TruncDay
 from accounts.models import Owner
 from core.crypto import decrypt
 from core.tenancy import get_owned, owned_by
-from smtpusers.models import SmtpUsageHour, SmtpUser, day_start, hour_start
+from smtpusers.models import SmtpUsageHour, SmtpUser
+from smtpusers.quota import day_start, hour_start
 from smtpusers.usage_chart import DAYS, HOURS, UsageChart, build_usage_chart
 
 # The dashboard list's sort keys; "-key" sorts descending. The id breaks ties so that pages

@@ -19,8 +19,8 @@ from core.decorators import owner_required
 from core.errors import ServiceError
 from smtpusers import selectors, services
 from smtpusers.forms import SmtpUserEditForm, SmtpUserFilterForm, SmtpUserLimitsForm
+from smtpusers.quota import usage_summary
 from smtpusers.selectors import SMTP_USER_SORT_FIELDS
-from smtpusers.usage import usage_summary
 from smtpusers.validators import STATUS_DISABLE, parse_status
 
 PAGE_SIZE = 50

@@ -19,7 +19,8 @@ from alerts.signing import verify
 from audit.models import AuditEvent
 from core.crypto import decrypt
 from core.errors import ServiceError
-from smtpusers.services import consume_send_quota, create_smtp_user, update_smtp_user
+from smtpusers.quota import consume_send_quota
+from smtpusers.services import create_smtp_user, update_smtp_user
 
 
 def at(hour, minute=0, day=23):

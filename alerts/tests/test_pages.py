@@ -10,7 +10,8 @@ from alerts import services
 from alerts.delivery import deliver_due_alerts
 from alerts.models import AlertDelivery, AlertSettings
 from core.crypto import decrypt
-from smtpusers.services import consume_send_quota, create_smtp_user
+from smtpusers.quota import consume_send_quota
+from smtpusers.services import create_smtp_user
 
 URL = "/alerts/"
 FORM = {

@@ -14,7 +14,8 @@ from mailqueue.services import (
     retry_delay,
 )
 from smtpusers.models import SmtpUser
-from smtpusers.services import SendingRefused, create_smtp_user
+from smtpusers.quota import SendingRefused
+from smtpusers.services import create_smtp_user
 from testing.submission import make_relay_setting
 
 Status = QueuedMessage.Status

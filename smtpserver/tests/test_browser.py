@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from smtpusers.services import consume_send_quota, create_smtp_user
+from smtpusers.quota import consume_send_quota
+from smtpusers.services import create_smtp_user
 from testing.browser import chromium, screenshot, sign_in
 from testing.submission import queue_messages
 

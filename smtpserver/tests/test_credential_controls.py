@@ -15,7 +15,8 @@ from alerts import services as alert_services
 from alerts.delivery import AlertWorker
 from alerts.signing import verify
 from audit.models import AuditEvent
-from smtpusers.models import SmtpUser, day_start
+from smtpusers.models import SmtpUser
+from smtpusers.quota import day_start
 from smtpusers.services import create_smtp_user, update_smtp_user
 from testing.submission import connect, make_relay_setting, message_bytes, send_count, wait_until
 

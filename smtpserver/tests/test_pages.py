@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from mailqueue.models import QueuedMessage
-from smtpusers.services import consume_send_quota, create_smtp_user
+from smtpusers.quota import consume_send_quota
+from smtpusers.services import create_smtp_user
 from testing.submission import queue_messages
 
 

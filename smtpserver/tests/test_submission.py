@@ -8,7 +8,8 @@ from django.test import Client
 
 from accounts.models import Owner
 from mailqueue.models import QueuedMessage
-from smtpusers.models import SmtpUsageHour, SmtpUser, hour_start
+from smtpusers.models import SmtpUsageHour, SmtpUser
+from smtpusers.quota import hour_start
 from smtpusers.services import create_smtp_user, set_smtp_users_status
 from testing.submission import (
     HOST,

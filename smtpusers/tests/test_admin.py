@@ -16,7 +16,8 @@ from accounts.models import Owner, User
 from core.crypto import decrypt
 from core.errors import ServiceError
 from smtpusers import admin as smtpusers_admin
-from smtpusers.models import SmtpUser, hour_start
+from smtpusers.models import SmtpUser
+from smtpusers.quota import hour_start
 from smtpusers.services import create_smtp_user
 
 CHANGELIST = reverse("admin:smtpusers_smtpuser_changelist")

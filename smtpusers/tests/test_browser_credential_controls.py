@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from alerts.delivery import deliver_due_alerts
-from smtpusers.models import hour_start
-from smtpusers.services import consume_send_quota, create_smtp_user
+from smtpusers.quota import consume_send_quota, hour_start
+from smtpusers.services import create_smtp_user
 from testing.browser import chromium, screenshot, sign_in
 
 

@@ -11,16 +11,15 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from core.errors import ServiceError
 from smtpusers.models import SmtpUser
-from smtpusers.selectors import smtp_password_of
-from smtpusers.services import (
+from smtpusers.quota import (
     Refusal,
     SendingRefused,
     consume_send_quota,
-    create_smtp_user,
     record_send_refusal,
-    update_smtp_user,
+    usage_summary,
 )
-from smtpusers.usage import usage_summary
+from smtpusers.selectors import smtp_password_of
+from smtpusers.services import create_smtp_user, update_smtp_user
 from smtpusers.validators import address_allowed, parse_allowed_networks, parse_daily_limit
 from testing.http import assert_error, page_text, post_form, post_json
 

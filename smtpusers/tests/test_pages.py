@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from core.crypto import decrypt
 from smtpusers import services
-from smtpusers.models import SmtpUser, hour_start
+from smtpusers.models import SmtpUser
+from smtpusers.quota import hour_start
 from testing.http import page_text
 
 

@@ -8,14 +8,9 @@ from django.db import transaction
 from accounts.models import Owner
 from core.errors import NotFoundError
 from smtpusers.models import SmtpUsageHour, SmtpUser
+from smtpusers.quota import Refusal, SendingRefused, consume_send_quota
 from smtpusers.selectors import hourly_usage, usage_chart_for
-from smtpusers.services import (
-    Refusal,
-    SendingRefused,
-    consume_send_quota,
-    create_smtp_user,
-    set_smtp_users_status,
-)
+from smtpusers.services import create_smtp_user, set_smtp_users_status
 
 
 def at(hour, minute=0, second=0, day=23):
