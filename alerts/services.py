@@ -37,10 +37,7 @@ ALERT_QUEUE = WorkQueue(
     AlertDelivery,
     waiting_status=Status.PENDING,
     claimed_status=Status.SENDING,
-    lease_setting="ALERTS_LEASE_SECONDS",
-    retry_base_setting="ALERTS_RETRY_BASE_SECONDS",
-    retry_max_setting="ALERTS_RETRY_MAX_SECONDS",
-    poll_setting="ALERTS_POLL_SECONDS",
+    settings_prefix="ALERTS",
 )
 
 

@@ -33,20 +33,21 @@ def backoff(attempts: int, *, base_seconds: float, max_seconds: float) -> timede
 class WorkQueue:
     """A table of work rows (fields status, attempts, next_attempt_at) and its timings.
 
-    The timings are names of settings, read at each use so that a changed setting (tests,
-    an operator's override) applies at once.
+    The timings are the settings <settings_prefix>_LEASE_SECONDS (how long a claim holds),
+    _RETRY_BASE_SECONDS and _RETRY_MAX_SECONDS (the backoff) and _POLL_SECONDS (how often an
+    idle worker looks), read at each use so that a changed setting applies at once.
     """
 
     model: type[Model]
     waiting_status: str
     claimed_status: str
-    lease_setting: str
-    retry_base_setting: str
-    retry_max_setting: str
-    poll_setting: str
+    settings_prefix: str
+
+    def _setting(self, name: str) -> float:
+        return getattr(settings, f"{self.settings_prefix}_{name}")
 
     def poll_seconds(self) -> float:
-        return getattr(settings, self.poll_setting)
+        return self._setting("POLL_SECONDS")
 
     def claim_next(self, *, now: datetime) -> Model | None:
         """Take the next due row, or None.
@@ -54,7 +55,7 @@ class WorkQueue:
         SKIP LOCKED lets several workers claim side by side on PostgreSQL; the conditional
         UPDATE makes a claim exclusive on any database.
         """
-        lease = timedelta(seconds=getattr(settings, self.lease_setting))
+        lease = timedelta(seconds=self._setting("LEASE_SECONDS"))
         with transaction.atomic():
             row = (
                 self.model.objects.select_for_update(skip_locked=True)
@@ -104,8 +105,8 @@ class WorkQueue:
         """The wait after the `attempts`-th failed attempt."""
         return backoff(
             attempts,
-            base_seconds=getattr(settings, self.retry_base_setting),
-            max_seconds=getattr(settings, self.retry_max_setting),
+            base_seconds=self._setting("RETRY_BASE_SECONDS"),
+            max_seconds=self._setting("RETRY_MAX_SECONDS"),
         )
 
     def _finish(self, row: Model, **changes) -> bool:

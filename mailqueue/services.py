@@ -45,10 +45,7 @@ MAIL_QUEUE = WorkQueue(
     QueuedMessage,
     waiting_status=Status.QUEUED,
     claimed_status=Status.SENDING,
-    lease_setting="MAILQUEUE_LEASE_SECONDS",
-    retry_base_setting="MAILQUEUE_RETRY_BASE_SECONDS",
-    retry_max_setting="MAILQUEUE_RETRY_MAX_SECONDS",
-    poll_setting="MAILQUEUE_POLL_SECONDS",
+    settings_prefix="MAILQUEUE",
 )
 
 
