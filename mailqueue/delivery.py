@@ -9,7 +9,6 @@ from django.utils import timezone
 from core.workers import QueueWorker, work_through
 from mailqueue import services
 from mailqueue.models import QueuedMessage
-from mailqueue.services import MAIL_QUEUE
 from relaysettings.selectors import relay_setting_with_id, sender_domain
 from relaysettings.services import DeliveryError, send_through
 
@@ -53,7 +52,7 @@ def deliver(message: QueuedMessage) -> None:
 
 def deliver_due_messages(*, stop: threading.Event | None = None) -> int:
     """Deliver messages until none is due (or `stop` is set); returns how many were tried."""
-    return work_through(MAIL_QUEUE, deliver, stop=stop)
+    return work_through(services.MAIL_QUEUE, deliver, stop=stop)
 
 
 class DeliveryWorkers:
@@ -62,7 +61,7 @@ class DeliveryWorkers:
 
     def __init__(self, count: int):
         self.workers = [
-            QueueWorker(MAIL_QUEUE, deliver, name=f"mail-delivery-{number}")
+            QueueWorker(services.MAIL_QUEUE, deliver, name=f"mail-delivery-{number}")
             for number in range(count)
         ]
 
