@@ -20,7 +20,7 @@ from alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from alerts.validators import internal_targets_allowed
 from core.crypto import decrypt
 from core.network import internal_address_of
-from core.workers import QueueWorker
+from core.workers import QueueWorker, work_through
 from smtpusers.quota import TOTAL
 
 logger = logging.getLogger(__name__)
@@ -177,22 +177,11 @@ def deliver(delivery: AlertDelivery) -> None:
 
 def deliver_due_alerts(*, stop: threading.Event | None = None) -> int:
     """Deliver alerts until none is due (or `stop` is set); returns how many were tried."""
-    attempted = 0
-    while stop is None or not stop.is_set():
-        delivery = services.claim_next_delivery(now=timezone.now())
-        if delivery is None:
-            break
-        deliver(delivery)
-        attempted += 1
-    return attempted
+    return work_through(services.ALERT_QUEUE, deliver, stop=stop)
 
 
 class AlertWorker(QueueWorker):
     """Delivers due alerts until stopped (run by runsmtp, or by manage.py deliveralerts)."""
 
     def __init__(self, *, name: str = "alert-delivery"):
-        super().__init__(
-            name=name,
-            drain=lambda stop: deliver_due_alerts(stop=stop),
-            poll_seconds=lambda: settings.ALERTS_POLL_SECONDS,
-        )
+        super().__init__(services.ALERT_QUEUE, deliver, name=name)

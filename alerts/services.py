@@ -2,7 +2,7 @@
 
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -21,7 +21,7 @@ from audit.services import record_event
 from core.crypto import encrypt
 from core.errors import ServiceError
 from core.tenancy import owned_by
-from core.workers import backoff, claim_next, finish_claim
+from core.workers import WorkQueue
 from smtpusers.models import SmtpUser
 from smtpusers.quota import HOURLY, CountedMessage, WindowUsage, hour_start
 
@@ -34,6 +34,14 @@ SAMPLE_SMTP_USER_NAME = "smtp00000000"
 # The name of alerts' hook in smtpusers.quota (registered in alerts.apps), and of the value
 # the counting UPDATE returns for it: the owner's thresholds.
 QUOTA_HOOK_NAME = "alerts"
+
+# A delivery is claimed for ALERTS_LEASE_SECONDS by the alert worker (alerts.delivery).
+ALERT_QUEUE = WorkQueue(
+    AlertDelivery,
+    waiting_status=Status.PENDING,
+    claimed_status=Status.SENDING,
+    settings_prefix="ALERTS",
+)
 
 
 def threshold_count(limit: int, threshold: int) -> int:
@@ -252,23 +260,11 @@ def send_test_alert(owner: Owner, *, now: datetime) -> QuotaAlert:
 # --- Deliveries (the alert worker) -----------------------------------------------------------
 
 
-def claim_next_delivery(*, now: datetime) -> AlertDelivery | None:
-    """Take the next due delivery, or None (claimed for ALERTS_LEASE_SECONDS)."""
-    return claim_next(
-        AlertDelivery,
-        due_statuses=[Status.PENDING, Status.SENDING],
-        claimed_status=Status.SENDING,
-        now=now,
-        lease=timedelta(seconds=settings.ALERTS_LEASE_SECONDS),
-    )
-
-
 def record_delivered(
     delivery: AlertDelivery, *, now: datetime, target: str, response_code: int | None
 ) -> bool:
-    return finish_claim(
+    return ALERT_QUEUE.record_success(
         delivery,
-        Status.SENDING,
         status=Status.DELIVERED,
         delivered_at=now,
         target=target[:1000],
@@ -287,18 +283,12 @@ def record_failed_attempt(
     permanent: bool = False,
 ) -> bool:
     """A failed attempt: retried with backoff, or given up (permanent, or the last attempt)."""
-    changes = {
-        "target": target[:1000],
-        "response_code": response_code,
-        "last_error": error[:LAST_ERROR_MAX_LENGTH],
-    }
-    if permanent or delivery.attempts >= settings.ALERTS_MAX_ATTEMPTS:
-        changes["status"] = Status.FAILED
-    else:
-        changes["status"] = Status.PENDING
-        changes["next_attempt_at"] = now + backoff(
-            delivery.attempts,
-            base_seconds=settings.ALERTS_RETRY_BASE_SECONDS,
-            max_seconds=settings.ALERTS_RETRY_MAX_SECONDS,
-        )
-    return finish_claim(delivery, Status.SENDING, **changes)
+    give_up = permanent or delivery.attempts >= settings.ALERTS_MAX_ATTEMPTS
+    return ALERT_QUEUE.record_failure(
+        delivery,
+        now=now,
+        give_up_as=Status.FAILED if give_up else None,
+        target=target[:1000],
+        response_code=response_code,
+        last_error=error[:LAST_ERROR_MAX_LENGTH],
+    )

@@ -6,24 +6,18 @@ import threading
 from django.conf import settings
 from django.utils import timezone
 
-from core.tenancy import owned_by
-from core.workers import QueueWorker
+from core.workers import QueueWorker, work_through
 from mailqueue import services
 from mailqueue.models import QueuedMessage
-from mailqueue.selectors import sender_domain
-from relaysettings.models import RelaySetting
-from relaysettings.transport import DeliveryError, send_message, target_for
+from relaysettings.selectors import relay_setting_with_id, sender_domain
+from relaysettings.services import DeliveryError, send_through
 
 logger = logging.getLogger(__name__)
 
 
 def deliver(message: QueuedMessage) -> None:
     """Send one claimed message and record the outcome."""
-    relay_setting = (
-        owned_by(message.owner_id, RelaySetting).filter(pk=message.relay_setting_id).first()
-        if message.relay_setting_id
-        else None
-    )
+    relay_setting = relay_setting_with_id(message.owner_id, message.relay_setting_id)
     if relay_setting is None:
         services.record_failure(
             message,
@@ -33,8 +27,8 @@ def deliver(message: QueuedMessage) -> None:
         )
         return
     try:
-        refused = send_message(
-            target_for(relay_setting),
+        refused = send_through(
+            relay_setting,
             mail_from=message.mail_from,
             recipients=message.rcpt_to,
             message=bytes(message.data),
@@ -58,32 +52,18 @@ def deliver(message: QueuedMessage) -> None:
 
 def deliver_due_messages(*, stop: threading.Event | None = None) -> int:
     """Deliver messages until none is due (or `stop` is set); returns how many were tried."""
-    attempted = 0
-    while stop is None or not stop.is_set():
-        message = services.claim_next_message(now=timezone.now())
-        if message is None:
-            break
-        deliver(message)
-        attempted += 1
-    return attempted
-
-
-class DeliveryWorker(QueueWorker):
-    """Delivers due messages until stopped; `wake()` makes it look at the queue at once."""
-
-    def __init__(self, *, name: str = "mail-delivery"):
-        super().__init__(
-            name=name,
-            drain=lambda stop: deliver_due_messages(stop=stop),
-            poll_seconds=lambda: settings.MAILQUEUE_POLL_SECONDS,
-        )
+    return work_through(services.MAIL_QUEUE, deliver, stop=stop)
 
 
 class DeliveryWorkers:
-    """Several delivery workers started, woken and stopped together."""
+    """Several delivery workers started, woken and stopped together; `wake()` makes them look
+    at the queue at once."""
 
     def __init__(self, count: int):
-        self.workers = [DeliveryWorker(name=f"mail-delivery-{number}") for number in range(count)]
+        self.workers = [
+            QueueWorker(services.MAIL_QUEUE, deliver, name=f"mail-delivery-{number}")
+            for number in range(count)
+        ]
 
     def start(self) -> "DeliveryWorkers":
         for worker in self.workers:

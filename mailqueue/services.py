@@ -1,18 +1,82 @@
-"""Every change to the mail queue: accepting a message, claiming it, recording the outcome."""
+"""Every change to the mail queue: checking a sender, accepting a message, recording the
+outcome of its delivery.
+
+The SMTP server talks to this module only: the refusals it maps to replies (SenderNotAllowed,
+SendingRefused with its Refusal, CredentialsChanged, and core's NotFoundError) are all raised
+from here.
+"""
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 
-from core.workers import backoff, claim_next, finish_claim
+from core.errors import NotFoundError, ServiceError
+from core.workers import WorkQueue
 from mailqueue.models import QueuedMessage
-from mailqueue.selectors import relay_setting_for_sender
+from relaysettings.selectors import SenderNotAllowed, relay_setting_for_sender
 from smtpusers.models import SmtpUser
-from smtpusers.quota import SendingRefused, consume_send_quota, record_send_refusal
+from smtpusers.quota import (
+    Refusal,
+    SendingRefused,
+    consume_send_quota,
+    record_send_refusal,
+    sending_refusal,
+)
+
+__all__ = [
+    "MAIL_QUEUE",
+    "CredentialsChanged",
+    "Refusal",
+    "SenderNotAllowed",
+    "SendingRefused",
+    "accept_message",
+    "check_sender",
+    "record_delivered",
+    "record_failure",
+]
 
 LAST_ERROR_MAX_LENGTH = 2000
 Status = QueuedMessage.Status
+
+# A claim marks a message `sending` for MAILQUEUE_LEASE_SECONDS; a message whose claim lapsed
+# (its worker died) is due again.
+MAIL_QUEUE = WorkQueue(
+    QueuedMessage,
+    waiting_status=Status.QUEUED,
+    claimed_status=Status.SENDING,
+    settings_prefix="MAILQUEUE",
+)
+
+
+class CredentialsChanged(ServiceError):
+    """The SMTP user's password was reset after this session logged in with the old one."""
+
+    def __init__(self, smtp_user: SmtpUser):
+        super().__init__(
+            f"The credentials of SMTP user {smtp_user.smtp_user_name} changed since this "
+            "session logged in; log in again"
+        )
+
+
+def check_sender(smtp_user: SmtpUser, mail_from: str, *, now: datetime) -> None:
+    """At MAIL: `smtp_user` (as its session logged in) may still send now, from a domain with
+    the owner's email settings.
+
+    An early answer in one read of the SMTP user; accept_message decides again, atomically.
+    Raises CredentialsChanged, SendingRefused (kept on the SMTP user), SenderNotAllowed or
+    NotFoundError.
+    """
+    current = SmtpUser.objects.select_related("owner").filter(pk=smtp_user.pk).first()
+    if current is None:
+        raise NotFoundError("SMTP user not found")
+    if current.password_encrypted != smtp_user.password_encrypted:
+        raise CredentialsChanged(current)
+    refusal = sending_refusal(current, now=now)
+    if refusal is not None:
+        record_send_refusal(current.pk, refusal, now=now)
+        raise refusal
+    relay_setting_for_sender(current.owner, mail_from)
 
 
 def accept_message(
@@ -29,8 +93,9 @@ def accept_message(
 
     One transaction: the sender check, the quota (with the last use and any quota alert), the
     usage hour and the queued row all happen, or none does. A refusal for a limit or the
-    status is kept on the SMTP user (last_refusal) after the rollback. Raises
-    SenderNotAllowed, SendingRefused or NotFoundError.
+    status is kept on the SMTP user (last_refusal) after the rollback. A password reset since
+    `smtp_user` was loaded (its session logged in) refuses the message too. Raises
+    SenderNotAllowed, SendingRefused, CredentialsChanged or NotFoundError.
     """
     try:
         with transaction.atomic():
@@ -49,36 +114,22 @@ def accept_message(
             # Counted last: the quota UPDATE locks the SMTP user's row until the commit, so
             # the (possibly large) message is written before, not while other sessions wait.
             consume_send_quota(smtp_user.pk, now=now, client_ip=client_ip)
+            # Under that lock a reset either committed before (and is seen here) or waits
+            # for this message: the old password never sends after the reset.
+            if not SmtpUser.objects.filter(
+                pk=smtp_user.pk, password_encrypted=smtp_user.password_encrypted
+            ).exists():
+                raise CredentialsChanged(smtp_user)
     except SendingRefused as refusal:
         record_send_refusal(smtp_user.pk, refusal, now=now)
         raise
     return message
 
 
-def claim_next_message(*, now: datetime) -> QueuedMessage | None:
-    """Take the next due message for sending, or None.
-
-    A claim marks the message `sending` for MAILQUEUE_LEASE_SECONDS; a message whose claim
-    lapsed (its worker died) is due again.
-    """
-    return claim_next(
-        QueuedMessage,
-        due_statuses=[Status.QUEUED, Status.SENDING],
-        claimed_status=Status.SENDING,
-        now=now,
-        lease=timedelta(seconds=settings.MAILQUEUE_LEASE_SECONDS),
-    )
-
-
-def _finish(message: QueuedMessage, **changes) -> bool:
-    """Record an outcome, unless the claim was lost meanwhile (lapsed and re-claimed)."""
-    return finish_claim(message, Status.SENDING, **changes)
-
-
 def record_delivered(message: QueuedMessage, *, now: datetime, refused: dict[str, str]) -> bool:
     """The upstream took the message (`refused`: recipients it turned down, with its reply)."""
     last_error = "; ".join(f"{rcpt}: {reply}" for rcpt, reply in refused.items())
-    return _finish(
+    return MAIL_QUEUE.record_success(
         message,
         status=Status.DELIVERED,
         delivered_at=now,
@@ -86,25 +137,20 @@ def record_delivered(message: QueuedMessage, *, now: datetime, refused: dict[str
     )
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff after the `attempts`-th failed attempt, capped."""
-    return backoff(
-        attempts,
-        base_seconds=settings.MAILQUEUE_RETRY_BASE_SECONDS,
-        max_seconds=settings.MAILQUEUE_RETRY_MAX_SECONDS,
-    )
-
-
 def record_failure(message: QueuedMessage, *, now: datetime, error: str, permanent: bool) -> bool:
     """A failed attempt: retried later, or given up (permanent error, or past the expiry)."""
     expires_at = message.created_at + timedelta(seconds=settings.MAILQUEUE_EXPIRY_SECONDS)
-    changes = {"last_error": error[:LAST_ERROR_MAX_LENGTH]}
     if permanent:
-        changes["status"] = Status.FAILED
+        give_up_as = Status.FAILED
     elif now >= expires_at:
-        changes["status"] = Status.EXPIRED
+        give_up_as = Status.EXPIRED
     else:
-        changes["status"] = Status.QUEUED
+        give_up_as = None
+    return MAIL_QUEUE.record_failure(
+        message,
+        now=now,
+        give_up_as=give_up_as,
         # The last try falls on the expiry time itself.
-        changes["next_attempt_at"] = min(now + retry_delay(message.attempts), expires_at)
-    return _finish(message, **changes)
+        retry_no_later_than=expires_at,
+        last_error=error[:LAST_ERROR_MAX_LENGTH],
+    )

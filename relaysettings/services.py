@@ -13,7 +13,12 @@ from core.errors import InvalidFieldsError, NotFoundError, ServiceError
 from core.tenancy import owned_by
 from relaysettings import selectors
 from relaysettings.models import RelaySetting
-from relaysettings.transport import DeliveryError, send_message, target_for
+from relaysettings.transport import (
+    DEFAULT_TIMEOUT_SECONDS,
+    DeliveryError,
+    send_message,
+    target_for,
+)
 from relaysettings.validators import (
     RelaySettingInput,
     parse_domain,
@@ -116,6 +121,29 @@ def delete_relay_setting(owner: Owner, *, domain) -> int:
     return count
 
 
+def send_through(
+    relay_setting: RelaySetting,
+    *,
+    mail_from: str,
+    recipients: list[str],
+    message: bytes,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> dict[str, str]:
+    """Relay `message` through the upstream of these email settings; returns the recipients
+    the upstream refused (address -> its reply).
+
+    Raises DeliveryError (its `permanent` says whether retrying could help) when nothing was
+    delivered. Used by the test send and by the mail queue's delivery worker.
+    """
+    return send_message(
+        target_for(relay_setting),
+        mail_from=mail_from,
+        recipients=recipients,
+        message=message,
+        timeout=timeout,
+    )
+
+
 def build_test_message(relay_setting: RelaySetting, *, to: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = relay_setting.from_address
@@ -143,8 +171,8 @@ def send_test_email(owner: Owner, *, domain, to) -> None:
     relay_setting = selectors.relay_setting_for(owner, domain)
     message = build_test_message(relay_setting, to=to)
     try:
-        send_message(
-            target_for(relay_setting),
+        send_through(
+            relay_setting,
             mail_from=relay_setting.from_address,
             recipients=[to],
             message=message.as_bytes(),

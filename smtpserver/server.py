@@ -5,9 +5,13 @@ pool of threads (DatabaseThreads). `build_controller` assembles a server that ru
 and that tests start and stop in-process.
 
 Reply codes (docs/smtp-server.md): 535 5.7.8 bad login, disabled user or address outside the
-user's allowed networks, 454 4.7.0 too many failed logins, 550 5.7.1 sender domain not allowed
-or user disabled mid-session, 451 4.7.1 hourly or daily limit reached, 554 5.7.1 total limit
-reached, 451 4.3.0 temporary server trouble.
+user's allowed networks, and at MAIL or DATA once the password was reset after the session
+logged in, 454 4.7.0 too many failed logins, 550 5.7.1 sender domain not allowed or user
+disabled mid-session, 451 4.7.1 hourly or daily limit reached, 554 5.7.1 total limit reached,
+451 4.3.0 temporary server trouble.
+
+The message path: this module calls mailqueue.services only (check_sender at MAIL,
+accept_message at DATA); its authentication module calls smtpusers.
 """
 
 import asyncio
@@ -25,11 +29,15 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from core.errors import NotFoundError, ServiceError
-from mailqueue.selectors import SenderNotAllowed, relay_setting_for_sender
-from mailqueue.services import accept_message
+from mailqueue.services import (
+    CredentialsChanged,
+    Refusal,
+    SenderNotAllowed,
+    SendingRefused,
+    accept_message,
+    check_sender,
+)
 from smtpserver.authentication import LoginFailed, LoginThrottled, authenticate_smtp_login
-from smtpusers.models import SmtpUser
-from smtpusers.quota import Refusal, SendingRefused, record_send_refusal, sending_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +58,8 @@ def reply_for(error: ServiceError) -> str:
         return f"{_REFUSAL_CODES[error.reason]} {error.message}"
     if isinstance(error, (SenderNotAllowed, NotFoundError)):
         return f"550 5.7.1 {error.message}"
+    if isinstance(error, CredentialsChanged):
+        return f"535 5.7.8 {error.message}"
     return f"451 4.3.0 {error.message}"
 
 
@@ -116,9 +126,9 @@ class SubmissionHandler:
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         try:
-            await self.database.run(_check_sender, session.auth_data.pk, address)
+            await self.database.run(check_sender, session.auth_data, address, now=timezone.now())
         except ServiceError as error:
-            return reply_for(error)
+            return _refuse(session, error)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Sender OK"
@@ -144,7 +154,7 @@ class SubmissionHandler:
                 client_ip=session.peer[0],
             )
         except ServiceError as error:
-            return reply_for(error)
+            return _refuse(session, error)
         except DatabaseError:
             logger.exception("SMTP DATA: database error; the message was not accepted")
             return TEMPORARY_FAILURE
@@ -164,20 +174,13 @@ class SubmissionHandler:
         return TEMPORARY_FAILURE
 
 
-def _check_sender(smtp_user_id: int, mail_from: str) -> None:
-    """At MAIL: the user may still send now, from a domain with the owner's email settings.
-
-    An early answer only; DATA decides again, atomically (accept_message).
-    """
-    smtp_user = SmtpUser.objects.select_related("owner").filter(pk=smtp_user_id).first()
-    if smtp_user is None:
-        raise NotFoundError("SMTP user not found")
-    now = timezone.now()
-    refusal = sending_refusal(smtp_user, now=now)
-    if refusal is not None:
-        record_send_refusal(smtp_user.pk, refusal, now=now)
-        raise refusal
-    relay_setting_for_sender(smtp_user.owner, mail_from)
+def _refuse(session, error: ServiceError) -> str:
+    """The reply to a refused MAIL or DATA; a password reset also ends the session's login."""
+    if isinstance(error, CredentialsChanged):
+        # What the old password opened ends here: AUTH is offered again, for the new one.
+        session.authenticated = False
+        session.auth_data = None
+    return reply_for(error)
 
 
 class SubmissionSMTP(SMTP):

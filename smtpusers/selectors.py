@@ -13,6 +13,7 @@ from core.tenancy import get_owned, owned_by
 from smtpusers.models import SmtpUsageHour, SmtpUser
 from smtpusers.quota import day_start, hour_start
 from smtpusers.usage_chart import DAYS, HOURS, UsageChart, build_usage_chart
+from smtpusers.validators import address_allowed, could_be_smtp_user_name
 
 # The dashboard list's sort keys; "-key" sorts descending. The id breaks ties so that pages
 # never overlap.
@@ -93,6 +94,19 @@ def smtp_user_rows_oldest_first(owner: Owner) -> Iterator[SimpleNamespace]:
     """
     for row in smtp_users_oldest_first(owner).values(*LISTING_FIELDS):
         yield SimpleNamespace(**row)
+
+
+def smtp_user_for_login(smtp_user_name: str) -> SmtpUser | None:
+    """The SMTP user logging in with this name, of whichever owner (names are unique across
+    owners), with its owner; None for a name no SMTP user has or could have."""
+    if not could_be_smtp_user_name(smtp_user_name):
+        return None
+    return SmtpUser.objects.select_related("owner").filter(smtp_user_name=smtp_user_name).first()
+
+
+def login_allowed_from(smtp_user: SmtpUser, client_ip: str) -> bool:
+    """Whether the SMTP user's allowed networks (none: any address) hold `client_ip`."""
+    return address_allowed(smtp_user.allowed_networks, client_ip)
 
 
 def smtp_password_of(smtp_user: SmtpUser) -> str:

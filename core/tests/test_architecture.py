@@ -16,7 +16,9 @@ WIRING = {"portal", "testing", "bench"}
 PUBLIC_MODULES = {"services", "selectors", "models"}
 # Public beyond the three: each named in docs/architecture.md with its reason.
 EXTRA_PUBLIC_MODULES = {
-    "smtpusers.quota",
+    "smtpusers.quota",  # the quota rule, read by the SMTP path and hooked into by alerts
+    "mailqueue.delivery",  # the delivery workers, started by runsmtp
+    "alerts.delivery",  # the alert workers, started by runsmtp
 }
 
 

@@ -5,14 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mailqueue.models import QueuedMessage
-from mailqueue.selectors import SenderNotAllowed, relay_setting_for_sender, sender_domain
-from mailqueue.services import (
-    accept_message,
-    claim_next_message,
-    record_delivered,
-    record_failure,
-    retry_delay,
-)
+from mailqueue.services import MAIL_QUEUE, accept_message, record_delivered, record_failure
+from relaysettings.selectors import SenderNotAllowed, relay_setting_for_sender, sender_domain
 from smtpusers.models import SmtpUser
 from smtpusers.quota import SendingRefused
 from smtpusers.services import create_smtp_user
@@ -110,8 +104,8 @@ def test_it_claims_only_due_messages_and_marks_them_sending(smtp_user, settings)
     settings.MAILQUEUE_LEASE_SECONDS = 600
     message = accept(smtp_user)
 
-    assert claim_next_message(now=NOON - timedelta(seconds=1)) is None
-    claimed = claim_next_message(now=NOON)
+    assert MAIL_QUEUE.claim_next(now=NOON - timedelta(seconds=1)) is None
+    claimed = MAIL_QUEUE.claim_next(now=NOON)
 
     assert claimed.pk == message.pk
     message.refresh_from_db()
@@ -121,15 +115,15 @@ def test_it_claims_only_due_messages_and_marks_them_sending(smtp_user, settings)
         NOON + timedelta(seconds=600),
     )
     # Claimed: no other worker gets it until the lease lapses.
-    assert claim_next_message(now=NOON + timedelta(seconds=599)) is None
-    assert claim_next_message(now=NOON + timedelta(seconds=600)).attempts == 2
+    assert MAIL_QUEUE.claim_next(now=NOON + timedelta(seconds=599)) is None
+    assert MAIL_QUEUE.claim_next(now=NOON + timedelta(seconds=600)).attempts == 2
 
 
 def test_it_ignores_the_outcome_of_a_worker_whose_claim_lapsed(smtp_user, settings):
     settings.MAILQUEUE_LEASE_SECONDS = 60
     accept(smtp_user)
-    slow_worker_claim = claim_next_message(now=NOON)
-    second_claim = claim_next_message(now=NOON + timedelta(seconds=60))
+    slow_worker_claim = MAIL_QUEUE.claim_next(now=NOON)
+    second_claim = MAIL_QUEUE.claim_next(now=NOON + timedelta(seconds=60))
 
     assert record_delivered(slow_worker_claim, now=NOON, refused={}) is False
     assert record_failure(second_claim, now=NOON, error="451 busy", permanent=False) is True
@@ -145,7 +139,7 @@ def test_it_backs_off_exponentially_up_to_the_maximum(settings):
     settings.MAILQUEUE_RETRY_BASE_SECONDS = 60
     settings.MAILQUEUE_RETRY_MAX_SECONDS = 3600
 
-    delays = [retry_delay(attempts).total_seconds() for attempts in range(1, 9)]
+    delays = [MAIL_QUEUE.retry_delay(attempts).total_seconds() for attempts in range(1, 9)]
 
     assert delays == [60, 120, 240, 480, 960, 1920, 3600, 3600]
 
@@ -154,13 +148,13 @@ def test_it_schedules_a_retry_no_later_than_the_expiry_then_expires(smtp_user, s
     settings.MAILQUEUE_RETRY_BASE_SECONDS = 600
     settings.MAILQUEUE_EXPIRY_SECONDS = 900
     accept(smtp_user)
-    first = claim_next_message(now=NOON)
+    first = MAIL_QUEUE.claim_next(now=NOON)
     record_failure(first, now=NOON, error="Cannot connect", permanent=False)
     retry_at = QueuedMessage.objects.get().next_attempt_at
-    second = claim_next_message(now=retry_at)
+    second = MAIL_QUEUE.claim_next(now=retry_at)
     record_failure(second, now=retry_at, error="Cannot connect", permanent=False)
     last_try_at = QueuedMessage.objects.get().next_attempt_at
-    third = claim_next_message(now=last_try_at)
+    third = MAIL_QUEUE.claim_next(now=last_try_at)
     record_failure(third, now=last_try_at, error="Cannot connect again", permanent=False)
 
     assert retry_at == NOON + timedelta(seconds=600)
@@ -175,7 +169,7 @@ def test_it_schedules_a_retry_no_later_than_the_expiry_then_expires(smtp_user, s
 
 def test_it_records_a_delivery_with_the_recipients_the_upstream_refused(smtp_user):
     accept(smtp_user)
-    claimed = claim_next_message(now=NOON)
+    claimed = MAIL_QUEUE.claim_next(now=NOON)
 
     record_delivered(claimed, now=NOON, refused={"b@destination.test": "550 5.1.1 No such user"})
 

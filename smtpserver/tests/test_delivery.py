@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from mailqueue.delivery import DeliveryWorkers
 from mailqueue.models import QueuedMessage
-from mailqueue.services import accept_message, claim_next_message
+from mailqueue.services import MAIL_QUEUE, accept_message
 from smtpusers.services import create_smtp_user
 from testing.submission import (
     Upstream,
@@ -111,7 +111,7 @@ def test_it_retries_a_message_whose_worker_died_while_sending(
     (message,) = queue(smtp_user)
     settings.MAILQUEUE_LEASE_SECONDS = 0.3
     # A worker claims the message, then dies before sending it.
-    assert claim_next_message(now=timezone.now()).pk == message.pk
+    assert MAIL_QUEUE.claim_next(now=timezone.now()).pk == message.pk
     assert message_status(message) == (Status.SENDING, 1)
 
     start_server()
