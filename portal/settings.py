@@ -296,9 +296,31 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Request paths are logged without password-reset tokens (core/access_log.py).
+    "filters": {"reset_token": {"()": "core.access_log.ResetTokenFilter"}},
+    "formatters": {
+        # Django's own runserver format (django.utils.log.DEFAULT_LOGGING).
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # aiosmtpd logs every SMTP command at INFO and a deprecation warning at every login;
-    # runsmtp logs what matters itself.
-    "loggers": {"mail.log": {"level": "ERROR"}},
+    "loggers": {
+        # aiosmtpd logs every SMTP command at INFO and a deprecation warning at every login;
+        # runsmtp logs what matters itself.
+        "mail.log": {"level": "ERROR"},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["reset_token"],
+        },
+        "django.request": {"filters": ["reset_token"]},
+    },
 }
