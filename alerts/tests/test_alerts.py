@@ -21,6 +21,7 @@ from core.crypto import decrypt
 from core.errors import ServiceError
 from smtpusers.services import consume_send_quota, create_smtp_user, update_smtp_user
 from testing.dns import PUBLIC_ADDRESS
+from testing.webhooks import WebhookReceiver
 
 
 def at(hour, minute=0, day=23):
@@ -484,3 +485,22 @@ def test_it_names_the_webhook_host_in_the_request_while_connecting_to_its_checke
     assert post.headers["Host"] == f"hooks.example:{port}"
     assert fake_dns.lookups == ["hooks.example"]
     assert fake_dns.connects_to_port(port) == [("127.0.0.1", port)]
+
+
+def test_it_follows_no_redirect_from_a_webhook(alice, webhook_receiver):
+    elsewhere = WebhookReceiver().start()
+    webhook_receiver.statuses = [307]
+    webhook_receiver.location = elsewhere.url
+    set_webhook(alice.owner, webhook_receiver.url, hourly="100")
+    smtp_user, _ = create_smtp_user(alice.owner, total_limit=1000, hourly_limit=1)
+    send(smtp_user, 1, now=at(10))
+
+    try:
+        deliver_due_alerts()
+    finally:
+        elsewhere.stop()
+
+    webhook = AlertDelivery.objects.get(channel="webhook")
+    assert (webhook.status, webhook.attempts, webhook.response_code) == ("pending", 1, 307)
+    assert len(webhook_receiver.posts) == 1
+    assert elsewhere.posts == []
