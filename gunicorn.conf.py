@@ -14,4 +14,6 @@ max_requests_jitter = 200
 accesslog = "-"
 # No query strings in the access log: some callers put credentials there (x_key/access_token).
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
+# Nor password-reset tokens: their links' paths are logged with <token> instead.
+logger_class = "core.access_log.AccessLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import selectors, services
 from accounts.forms import ApiTokenForm
+from accounts.lockout import LoginLockoutHandler
 from accounts.snippets import curl_snippet, python_snippet
 from core.decorators import owner_required
 from core.errors import ServiceError
@@ -62,12 +63,16 @@ class SignOutView(auth_views.LogoutView):
 def login_locked_out(request, original_response=None, credentials=None):
     """django-axes' lockout response (AXES_LOCKOUT_CALLABLE): a page that says what to do."""
     cool_off = get_cool_off(request)
+    address_locked_out = LoginLockoutHandler().address_locked_out(request, credentials)
     return render(
         request,
         "accounts/locked_out.html",
         {
             "username": request.POST.get(settings.AXES_USERNAME_FORM_FIELD, ""),
-            "failure_limit": get_failure_limit(request, credentials),
+            "address_locked_out": address_locked_out,
+            "failure_limit": settings.LOGIN_ADDRESS_FAILURE_LIMIT
+            if address_locked_out
+            else get_failure_limit(request, credentials),
             "cool_off_minutes": math.ceil(cool_off.total_seconds() / 60) if cool_off else None,
         },
         status=429,

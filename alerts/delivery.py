@@ -19,7 +19,7 @@ from alerts.selectors import alert_settings_for
 from alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from alerts.validators import internal_targets_allowed
 from core.crypto import decrypt
-from core.network import internal_address_of
+from core.network import InternalAddressError, IPAddress, checked_addresses, http_session
 from core.workers import QueueWorker, work_through
 from smtpusers.quota import TOTAL
 
@@ -92,17 +92,17 @@ def _send_email(delivery: AlertDelivery, alert: QuotaAlert) -> None:
     return None
 
 
-def _check_resolved_addresses(url: str) -> None:
-    """Refuse a host that resolves to an internal address (unless allowed by the settings)."""
-    if internal_targets_allowed():
-        return
+def _checked_addresses(url: str) -> list[IPAddress]:
+    """The webhook host's addresses, resolved once; an internal one is refused (unless allowed
+    by the settings)."""
     parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        address = internal_address_of(parts.hostname, parts.port or 443)
+        return checked_addresses(parts.hostname, port, allow_internal=internal_targets_allowed())
+    except InternalAddressError:
+        raise PermanentFailure(f"{parts.hostname} resolves to an internal address") from None
     except OSError as error:
         raise OSError(f"Cannot resolve {parts.hostname}: {error}") from None
-    if address is not None:
-        raise PermanentFailure(f"{parts.hostname} resolves to an internal address")
 
 
 class WebhookRefused(Exception):
@@ -117,26 +117,28 @@ def _post_webhook(delivery: AlertDelivery, alert: QuotaAlert) -> int:
     if not url or not alert_settings.webhook_secret_encrypted:
         raise PermanentFailure("No webhook URL is configured any more")
     delivery.target = url
-    _check_resolved_addresses(url)
+    addresses = _checked_addresses(url)
     payload = alert_payload(alert)
     body = json.dumps(payload, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     secret = decrypt(alert_settings.webhook_secret_encrypted)
-    response = requests.post(
-        url,
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "X-Portal-Event": payload["event"],
-            "X-Portal-Delivery": str(delivery.pk),
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: signature(secret, timestamp, body),
-        },
-        timeout=settings.ALERTS_WEBHOOK_TIMEOUT_SECONDS,
-        # A redirect could lead anywhere, the portal's own network included.
-        allow_redirects=False,
-    )
+    # The connection goes to the addresses just checked, not to a second DNS answer.
+    with http_session(addresses) as session:
+        response = session.post(
+            url,
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                "X-Portal-Event": payload["event"],
+                "X-Portal-Delivery": str(delivery.pk),
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: signature(secret, timestamp, body),
+            },
+            timeout=settings.ALERTS_WEBHOOK_TIMEOUT_SECONDS,
+            # A redirect could lead anywhere, the portal's own network included.
+            allow_redirects=False,
+        )
     with response:
         if not 200 <= response.status_code < 300:
             raise WebhookRefused(response.status_code, response.text[:200].strip())

@@ -133,10 +133,13 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# django-axes: lock a login out after repeated failures (per username and address).
+# django-axes: lock a login out after repeated failures (per username and address), and an
+# address after failures across many usernames (password spraying); see accounts/lockout.py.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.LoginLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 # Count failures per email whatever its letter case, as sign-in matches it.
@@ -293,9 +296,31 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Request paths are logged without password-reset tokens (core/access_log.py).
+    "filters": {"reset_token": {"()": "core.access_log.ResetTokenFilter"}},
+    "formatters": {
+        # Django's own runserver format (django.utils.log.DEFAULT_LOGGING).
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # aiosmtpd logs every SMTP command at INFO and a deprecation warning at every login;
-    # runsmtp logs what matters itself.
-    "loggers": {"mail.log": {"level": "ERROR"}},
+    "loggers": {
+        # aiosmtpd logs every SMTP command at INFO and a deprecation warning at every login;
+        # runsmtp logs what matters itself.
+        "mail.log": {"level": "ERROR"},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["reset_token"],
+        },
+        "django.request": {"filters": ["reset_token"]},
+    },
 }

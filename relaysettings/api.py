@@ -1,4 +1,4 @@
-"""The Webitel-compatible domain email settings API (../shared/API.md §2, seed 004).
+"""The Webitel-compatible domain email settings API (docs/api.md §2, seed 004).
 
 Served under /api/v2/ and /engine/api/v2/. Credentials: the X-Key / X-Access-Token headers, or
 x_key / access_token as query or body fields. Every error, of every path and method, is

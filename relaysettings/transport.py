@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from core.network import internal_address_of
+from core.network import InternalAddressError, IPAddress, checked_addresses, connect
 from relaysettings.selectors import auth_password_of
 
 DEFAULT_TIMEOUT_SECONDS = 15
@@ -70,23 +70,44 @@ def _quit_quietly(connection: smtplib.SMTP) -> None:
         connection.close()
 
 
-def _check_destination(target: SmtpTarget) -> None:
-    """Refuse upstreams on private, loopback or link-local addresses unless the operator allows
-    them: otherwise a customer could make the portal probe its own internal network."""
-    if settings.RELAY_ALLOW_PRIVATE_NETWORKS:
-        return
+def _checked_addresses(target: SmtpTarget) -> list[IPAddress]:
+    """The upstream's addresses, resolved once. Private, loopback or link-local ones are refused
+    unless the operator allows them: otherwise a customer could make the portal probe its own
+    internal network."""
     try:
-        address = internal_address_of(target.host, target.port)
+        return checked_addresses(
+            target.host, target.port, allow_internal=settings.RELAY_ALLOW_PRIVATE_NETWORKS
+        )
+    except InternalAddressError as error:
+        raise DeliveryError(
+            f"{target.host} is on a private or reserved address ({error.address}); relaying there "
+            "is not allowed",
+            permanent=True,
+        ) from None
     except OSError as error:
         raise DeliveryError(
             f"Cannot resolve {target.host}: {error.strerror or error}", permanent=False
         ) from None
-    if address is not None:
-        raise DeliveryError(
-            f"{target.host} is on a private or reserved address ({address}); relaying there "
-            "is not allowed",
-            permanent=True,
-        )
+
+
+class _CheckedAddressSMTP(smtplib.SMTP):
+    """Connects to the addresses checked beforehand instead of resolving the host again; the
+    host stays the name, which STARTTLS sends as SNI and verifies the certificate against."""
+
+    def __init__(self, host: str, port: int, *, addresses: list[IPAddress], **options):
+        self.addresses = tuple(addresses)
+        super().__init__(host, port, **options)
+
+    def _get_socket(self, host, port, timeout):
+        return connect(self.addresses, port, timeout=timeout, source_address=self.source_address)
+
+
+class _CheckedAddressSMTPSSL(smtplib.SMTP_SSL, _CheckedAddressSMTP):
+    """Implicit TLS: SMTP_SSL wraps _CheckedAddressSMTP's socket for the name."""
+
+    def __init__(self, host: str, port: int, *, addresses: list[IPAddress], **options):
+        self.addresses = tuple(addresses)
+        smtplib.SMTP_SSL.__init__(self, host, port, **options)
 
 
 def send_message(
@@ -101,15 +122,17 @@ def send_message(
 
     Raises DeliveryError when nothing was delivered.
     """
-    _check_destination(target)
+    addresses = _checked_addresses(target)
     context = _tls_context(target.reject_unauthorized)
     try:
         if target.secure:
-            connection = smtplib.SMTP_SSL(
-                target.host, target.port, timeout=timeout, context=context
+            connection = _CheckedAddressSMTPSSL(
+                target.host, target.port, addresses=addresses, timeout=timeout, context=context
             )
         else:
-            connection = smtplib.SMTP(target.host, target.port, timeout=timeout)
+            connection = _CheckedAddressSMTP(
+                target.host, target.port, addresses=addresses, timeout=timeout
+            )
         try:
             connection.ehlo()
             if not target.secure and connection.has_extn("starttls"):

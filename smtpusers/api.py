@@ -1,4 +1,4 @@
-"""The seed-compatible SMTP users API (../shared/API.md §1).
+"""The seed-compatible SMTP users API (docs/api.md §1).
 
 Every call is a POST; credentials ride in the body or in the X-Key / X-Access-Token headers;
 every error, of every path, is the envelope {status, code, name, type, message}.

@@ -1,5 +1,6 @@
 """The fixtures of the test kit, registered for every test by the root conftest.py."""
 
+from testing.dns import fake_dns
 from testing.smtp import smtp_server, tls_certificate
 from testing.submission import client_tls, fast_queue, start_server, tls_files, upstream
 from testing.tenants import (
@@ -22,6 +23,7 @@ __all__ = [
     "bob",
     "bob_client",
     "client_tls",
+    "fake_dns",
     "fast_alerts",
     "fast_queue",
     "smtp_server",

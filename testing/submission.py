@@ -87,12 +87,12 @@ def free_port() -> int:
 def make_relay_setting(owner, domain: str, port: int, **fields) -> RelaySetting:
     """Email settings for `domain` pointing at a local upstream (created directly)."""
     fields.setdefault("auth_user", "")
+    fields.setdefault("host", HOST)
     password = fields.pop("auth_password", "")
     return RelaySetting.objects.create(
         owner=owner,
         domain=domain,
         from_address=f"noreply@{domain}",
-        host=HOST,
         port=port,
         secure=False,
         tls_reject_unauthorized=False,

@@ -19,6 +19,8 @@ class WebhookReceiver:
     """Answers each POST with the next of `statuses` (the last one repeats)."""
 
     statuses: list[int] = field(default_factory=lambda: [200])
+    # Sent as the Location header of every answer when set (to try redirects).
+    location: str | None = None
     posts: list[ReceivedPost] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -37,6 +39,8 @@ class WebhookReceiver:
                 status = receiver.statuses[min(len(receiver.posts), len(receiver.statuses)) - 1]
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
                 self.wfile.write(b"ok" if status < 300 else b"receiver trouble")
 

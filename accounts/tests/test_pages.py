@@ -97,6 +97,42 @@ def test_it_locks_out_only_the_login_that_failed(client, alice, bob):
     assert response["Location"] == reverse("home")
 
 
+def spray(client, count, password="Spring-2026"):
+    """One failed sign-in for each of `count` different logins, as a password sprayer does."""
+    return [sign_in(client, f"user{n}@spray.example", password) for n in range(count)]
+
+
+def test_it_locks_out_an_address_that_fails_across_many_logins(client, alice):
+    other_address = Client(REMOTE_ADDR="198.51.100.9")
+
+    responses = spray(client, settings.LOGIN_ADDRESS_FAILURE_LIMIT)
+    even_right = sign_in(client, alice.login.email, alice.password)
+    elsewhere = sign_in(other_address, alice.login.email, alice.password)
+
+    assert [response.status_code for response in responses] == [200] * (
+        settings.LOGIN_ADDRESS_FAILURE_LIMIT - 1
+    ) + [429]
+    assert even_right.status_code == 429
+    assert (
+        f"signing in from this address is paused after {settings.LOGIN_ADDRESS_FAILURE_LIMIT} "
+        "failed attempts across several logins" in page_text(even_right)
+    )
+    assert "_auth_user_id" not in client.session
+    assert elsewhere["Location"] == reverse("home")
+
+
+def test_it_keeps_an_addresss_failures_when_one_of_its_logins_signs_in(client, alice, bob):
+    spray(client, settings.LOGIN_ADDRESS_FAILURE_LIMIT - 1)
+    own_account = sign_in(client, bob.login.email, bob.password)
+    client.post(reverse("accounts:logout"))
+
+    last_try = sign_in(client, "one-more@spray.example", "Spring-2026")
+    even_right = sign_in(client, alice.login.email, alice.password)
+
+    assert own_account["Location"] == reverse("home")
+    assert last_try.status_code == even_right.status_code == 429
+
+
 def test_it_signs_out_by_post_only(alice_client):
     refused = alice_client.get(reverse("accounts:logout"))
     assert refused.status_code == 405

@@ -21,6 +21,8 @@ from core.crypto import decrypt
 from core.errors import ServiceError
 from smtpusers.quota import consume_send_quota
 from smtpusers.services import create_smtp_user, update_smtp_user
+from testing.dns import PUBLIC_ADDRESS
+from testing.webhooks import WebhookReceiver
 
 
 def at(hour, minute=0, day=23):
@@ -438,3 +440,68 @@ def test_it_sends_a_test_alert_by_email_and_webhook(alice, webhook_receiver):
         ("webhook", "delivered"),
     ]
     assert AuditEvent.objects.filter(action="alerts.send_test").count() == 1
+
+
+def rebinding_webhook_url(receiver, host) -> str:
+    return receiver.url.replace("127.0.0.1", host)
+
+
+def test_it_posts_the_webhook_to_the_address_it_checked_when_the_dns_answer_changes(
+    alice, webhook_receiver, fake_dns, settings
+):
+    settings.ALERTS_WEBHOOK_ALLOW_INTERNAL_TARGETS = False
+    port = webhook_receiver.server.server_address[1]
+    # Public when checked, this machine ever after: a rebinding attack on the webhook's name.
+    fake_dns.answers["hooks.rebinding.example"] = [PUBLIC_ADDRESS, "127.0.0.1"]
+    set_webhook(
+        alice.owner,
+        rebinding_webhook_url(webhook_receiver, "hooks.rebinding.example"),
+        hourly="100",
+    )
+    smtp_user, _ = create_smtp_user(alice.owner, total_limit=1000, hourly_limit=1)
+    send(smtp_user, 1, now=at(10))
+
+    deliver_due_alerts()
+
+    webhook = AlertDelivery.objects.get(channel="webhook")
+    assert (webhook.status, webhook.attempts) == ("pending", 1)
+    assert "Connection refused" in webhook.last_error
+    assert fake_dns.lookups == ["hooks.rebinding.example"]
+    assert fake_dns.connects_to_port(port) == [(PUBLIC_ADDRESS, port)]
+    assert webhook_receiver.posts == []
+
+
+def test_it_names_the_webhook_host_in_the_request_while_connecting_to_its_checked_address(
+    alice, webhook_receiver, fake_dns
+):
+    port = webhook_receiver.server.server_address[1]
+    fake_dns.answers["hooks.example"] = ["127.0.0.1"]
+    set_webhook(alice.owner, rebinding_webhook_url(webhook_receiver, "hooks.example"), hourly="100")
+    smtp_user, _ = create_smtp_user(alice.owner, total_limit=1000, hourly_limit=1)
+    send(smtp_user, 1, now=at(10))
+
+    deliver_due_alerts()
+
+    (post,) = webhook_receiver.posts
+    assert post.headers["Host"] == f"hooks.example:{port}"
+    assert fake_dns.lookups == ["hooks.example"]
+    assert fake_dns.connects_to_port(port) == [("127.0.0.1", port)]
+
+
+def test_it_follows_no_redirect_from_a_webhook(alice, webhook_receiver):
+    elsewhere = WebhookReceiver().start()
+    webhook_receiver.statuses = [307]
+    webhook_receiver.location = elsewhere.url
+    set_webhook(alice.owner, webhook_receiver.url, hourly="100")
+    smtp_user, _ = create_smtp_user(alice.owner, total_limit=1000, hourly_limit=1)
+    send(smtp_user, 1, now=at(10))
+
+    try:
+        deliver_due_alerts()
+    finally:
+        elsewhere.stop()
+
+    webhook = AlertDelivery.objects.get(channel="webhook")
+    assert (webhook.status, webhook.attempts, webhook.response_code) == ("pending", 1, 307)
+    assert len(webhook_receiver.posts) == 1
+    assert elsewhere.posts == []

@@ -1,5 +1,5 @@
 """The client's email settings calls (`client.email_settings`), the CLI's `email-settings` and
-the README's email settings examples, against a live portal (API.md section 2).
+the README's email settings examples, against a live portal (docs/api.md section 2).
 
 The stub-server tests pin what the client sends; the live tests need the portal's email
 settings API.

@@ -13,7 +13,8 @@ from django.db import connection
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
-def test_it_passes_the_deploy_checks_with_the_documented_production_env():
+def deploy_check(**environment) -> subprocess.CompletedProcess:
+    """`manage.py check --deploy` in a production environment (DEBUG off, secrets given)."""
     # The browser tests allow sync ORM calls under Playwright's event loop in this process;
     # production never does.
     inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
@@ -23,8 +24,9 @@ def test_it_passes_the_deploy_checks_with_the_documented_production_env():
         "SECRET_KEY": "p" * 20 + "-production-secret-key-0123456789-abcdefgh",
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "portal.example.com",
+        **environment,
     }
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=PROJECT_DIR,
         env=env,
@@ -32,8 +34,24 @@ def test_it_passes_the_deploy_checks_with_the_documented_production_env():
         text=True,
         timeout=60,
     )
+
+
+def test_it_passes_the_deploy_checks_with_the_documented_production_env():
+    result = deploy_check(
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        EMAIL_URL="smtp+tls://portal:secret@smtp.example.com:587",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_it_warns_in_the_deploy_checks_without_redis_or_a_mail_server():
+    result = deploy_check(REDIS_URL="", EMAIL_URL="consolemail://")
+
+    assert result.returncode == 1
+    assert "(accounts.W001) REDIS_URL is not set" in result.stderr
+    assert "(accounts.W002) EMAIL_URL sends the portal's email nowhere" in result.stderr
+    assert "System check identified 2 issues (0 silenced)." in result.stderr
 
 
 def test_it_sends_security_headers(client, db):

@@ -1,4 +1,4 @@
-"""The email settings API contract (API.md §2, seed 004): every method, success and error body,
+"""The email settings API contract (docs/api.md §2, seed 004): every method, success and error body,
 both path prefixes, both credential styles, and tenant isolation."""
 
 import re

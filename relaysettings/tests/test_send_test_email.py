@@ -1,10 +1,13 @@
 """Sending a test message through stored settings, against real aiosmtpd servers on 127.0.0.1."""
 
 import socket
+import ssl
+from dataclasses import dataclass, field
 
 import pytest
 
 from relaysettings import services
+from testing.dns import PUBLIC_ADDRESS
 from testing.email_settings import (
     PREFIXES,
     SEED_DOMAIN,
@@ -13,7 +16,7 @@ from testing.email_settings import (
     send_test_url,
     smtp_settings_for,
 )
-from testing.smtp import CatchingHandler
+from testing.smtp import CatchingHandler, TlsCertificate, generate_self_signed_certificate
 
 RECIPIENT = "rcpt@example.net"
 
@@ -224,3 +227,70 @@ def test_it_refuses_an_upstream_on_a_private_address_in_production(client, alice
         "info": "127.0.0.1 is on a private or reserved address (127.0.0.1); relaying there is "
         "not allowed",
     }
+
+
+def store_settings_for_host(tenant, server, host, **options):
+    data = smtp_settings_for(server, **options)
+    data["options"]["host"] = host
+    relay_setting, _ = services.save_relay_setting(tenant.owner, domain=SEED_DOMAIN, data=data)
+    return relay_setting
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_it_connects_to_the_address_it_checked_when_the_dns_answer_changes(
+    client, alice, smtp_server, tls_certificate, fake_dns, settings, secure
+):
+    settings.RELAY_ALLOW_PRIVATE_NETWORKS = False
+    server = smtp_server(implicit_tls=tls_certificate if secure else None)
+    fake_dns.connects.clear()  # aiosmtpd's own start-up probe
+    # Public when checked, this machine ever after: a rebinding attack on the upstream's name.
+    fake_dns.answers["mail.rebinding.example"] = [PUBLIC_ADDRESS, "127.0.0.1"]
+    store_settings_for_host(alice, server, "mail.rebinding.example", secure=secure)
+
+    response = send_test(client, alice)
+
+    assert response.status_code == 400
+    assert response.json() == error_body(
+        f"Cannot connect to mail.rebinding.example:{server.port}: Connection refused"
+    )
+    assert fake_dns.lookups == ["mail.rebinding.example"]
+    assert fake_dns.connects_to_port(server.port) == [(PUBLIC_ADDRESS, server.port)]
+    assert server.messages == []
+
+
+@dataclass(frozen=True)
+class SniRecordingCertificate(TlsCertificate):
+    """A certificate whose server contexts record the name each client asked for (SNI)."""
+
+    names: list = field(default_factory=list)
+
+    def server_context(self) -> ssl.SSLContext:
+        context = super().server_context()
+        context.sni_callback = lambda connection, name, context: self.names.append(name)
+        return context
+
+
+def test_it_checks_the_upstreams_certificate_and_sends_sni_for_the_name_not_the_address(
+    client, alice, smtp_server, fake_dns, tmp_path, monkeypatch
+):
+    issued = generate_self_signed_certificate(tmp_path, hostname="mail.example")
+    certificate = SniRecordingCertificate(issued.cert_path, issued.key_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.cert_path))  # trusted like a real CA's
+    server = smtp_server(starttls=certificate)
+    # Both names lead to 127.0.0.1, which the certificate also covers: only the name tells them
+    # apart.
+    fake_dns.answers["mail.example"] = ["127.0.0.1"]
+    fake_dns.answers["other.example"] = ["127.0.0.1"]
+
+    store_settings_for_host(alice, server, "mail.example", reject_unauthorized=True)
+    trusted = send_test(client, alice)
+    store_settings_for_host(alice, server, "other.example", reject_unauthorized=True)
+    mismatched = send_test(client, alice)
+
+    assert trusted.json() == {"status": "OK"}
+    assert mismatched.json() == error_body(
+        "TLS certificate of other.example not trusted: Hostname mismatch, certificate is not "
+        "valid for 'other.example'."
+    )
+    assert certificate.names == ["mail.example", "other.example"]
+    assert [received.encrypted for received in server.messages] == [True]

@@ -8,6 +8,7 @@ from mailqueue.delivery import DeliveryWorkers
 from mailqueue.models import QueuedMessage
 from mailqueue.services import MAIL_QUEUE, accept_message
 from smtpusers.services import create_smtp_user
+from testing.dns import PUBLIC_ADDRESS
 from testing.submission import (
     Upstream,
     free_port,
@@ -185,3 +186,23 @@ def test_it_delivers_due_mail_with_the_deliver_command(alice, smtp_user, upstrea
     assert capsys.readouterr().out == "Attempted 1 message(s).\n"
     assert message_status(message) == (Status.DELIVERED, 1)
     assert len(upstream.messages) == 1
+
+
+def test_it_relays_to_the_address_it_checked_when_the_dns_answer_changes(
+    alice, smtp_user, upstream, fake_dns, settings, capsys
+):
+    settings.RELAY_ALLOW_PRIVATE_NETWORKS = False
+    fake_dns.connects.clear()  # the upstream's own start-up probe
+    # Public when checked, this machine ever after: a rebinding attack on the upstream's name.
+    fake_dns.answers["mail.rebinding.example"] = [PUBLIC_ADDRESS, "127.0.0.1"]
+    make_relay_setting(alice.owner, "alice.example", upstream.port, host="mail.rebinding.example")
+    (message,) = queue(smtp_user)
+
+    call_command("deliver", "--once")
+
+    assert message_status(message) == (Status.QUEUED, 1)
+    assert message.last_error == (
+        f"Cannot connect to mail.rebinding.example:{upstream.port}: Connection refused"
+    )
+    assert fake_dns.connects_to_port(upstream.port) == [(PUBLIC_ADDRESS, upstream.port)]
+    assert upstream.messages == []

@@ -1,4 +1,4 @@
-"""The seed-compatible SMTP users API, through HTTP (../shared/API.md §1)."""
+"""The seed-compatible SMTP users API, through HTTP (docs/api.md §1)."""
 
 import json
 import uuid
