@@ -1,7 +1,9 @@
 """Requests to the APIs and pages under test, and assertions on what they answer."""
 
+import http.client
 import json
 import re
+import socket
 from urllib.parse import urlencode
 
 ERROR_KEYS = {"status", "code", "name", "type", "message"}
@@ -36,3 +38,24 @@ def assert_error(response, http_status, name, message=None):
 def page_text(response) -> str:
     """The response body with tags dropped and whitespace collapsed, to assert on what shows."""
     return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+
+
+def send_chunked(
+    port: int, method: str, path: str, body: bytes, content_type: str, chunk_size: int = 64
+) -> tuple[int, dict, bytes]:
+    """One raw HTTP/1.1 request to 127.0.0.1 with the body in chunks and no Content-Length, as
+    Node's https.request and `curl -H 'Transfer-Encoding: chunked'` send it. Answers (status,
+    headers, body)."""
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(part), part)
+        for part in (body[start : start + chunk_size] for start in range(0, len(body), chunk_size))
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(head + chunks + b"0\r\n\r\n")
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        return response.status, dict(response.getheaders()), response.read()
