@@ -4,7 +4,10 @@ import http.client
 import json
 import re
 import socket
+from typing import NamedTuple
 from urllib.parse import urlencode
+
+from django.conf import settings
 
 ERROR_KEYS = {"status", "code", "name", "type", "message"}
 
@@ -59,3 +62,40 @@ def send_chunked(
         response = http.client.HTTPResponse(connection)
         response.begin()
         return response.status, dict(response.getheaders()), response.read()
+
+
+class HostileBody(NamedTuple):
+    """A body no API may answer with a 5xx, and the status and message it gets instead."""
+
+    name: str
+    body: str
+    content_type: str
+    status: int
+    message: str
+
+
+def hostile_bodies() -> list[HostileBody]:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return [
+        HostileBody(
+            "deeply-nested-json",
+            "[" * 1000 + "]" * 1000,
+            "application/json",
+            400,
+            "The request body is nested too deeply",
+        ),
+        HostileBody(
+            "too-many-form-fields",
+            "&".join(f"field{number}=1" for number in range(1001)),
+            "application/x-www-form-urlencoded",
+            400,
+            "The request body has too many fields",
+        ),
+        HostileBody(
+            "too-large-json",
+            json.dumps({"padding": "x" * limit}),
+            "application/json",
+            413,
+            f"The request body is too large (at most {limit} bytes)",
+        ),
+    ]

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 
 from testing.email_settings import SEED_DOMAIN, create_setting, seed_record, settings_url
-from testing.http import assert_error, post_json
+from testing.http import assert_error, hostile_bodies, post_json
 
 SMTP_CALLS = ["addSmtp", "addSmtpUser", "editSmtp", "editSmtpUser", "resetSmtpPassword", "listSmtp"]
 SMTP_ENDPOINTS = [
@@ -27,24 +27,7 @@ EMAIL_ENDPOINTS = [
     ),
 ]
 
-TOO_LARGE = f"The request body is too large (at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes)"
-
-
-def deeply_nested_json() -> tuple[str, str, int, str]:
-    return "[" * 1000 + "]" * 1000, "application/json", 400, "The request body is nested too deeply"
-
-
-def too_many_form_fields() -> tuple[str, str, int, str]:
-    body = "&".join(f"field{number}=1" for number in range(1001))
-    return body, "application/x-www-form-urlencoded", 400, "The request body has too many fields"
-
-
-def too_large_json() -> tuple[str, str, int, str]:
-    padding = "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return json.dumps({"padding": padding}), "application/json", 413, TOO_LARGE
-
-
-HOSTILE_BODIES = [deeply_nested_json, too_many_form_fields, too_large_json]
+HOSTILE_BODIES = hostile_bodies()
 
 
 def send(client, method, path, body, content_type):
@@ -56,37 +39,33 @@ def assert_nothing_logged_as_error(caplog):
     assert errors == []
 
 
-@pytest.mark.parametrize("hostile_body", HOSTILE_BODIES)
+@pytest.mark.parametrize("hostile", HOSTILE_BODIES, ids=lambda hostile: hostile.name)
 @pytest.mark.parametrize(("method", "path"), SMTP_ENDPOINTS)
 def test_it_refuses_hostile_bodies_on_the_smtp_users_api_in_its_envelope(
-    client, db, caplog, method, path, hostile_body
+    client, db, caplog, method, path, hostile
 ):
-    body, content_type, status, message = hostile_body()
+    response = send(client, method, path, hostile.body, hostile.content_type)
 
-    response = send(client, method, path, body, content_type)
-
-    name = "GeneralError" if status == 413 else "ValidationError"
-    assert_error(response, status, name, message)
+    name = "GeneralError" if hostile.status == 413 else "ValidationError"
+    assert_error(response, hostile.status, name, hostile.message)
     assert_nothing_logged_as_error(caplog)
 
 
-@pytest.mark.parametrize("hostile_body", HOSTILE_BODIES)
+@pytest.mark.parametrize("hostile", HOSTILE_BODIES, ids=lambda hostile: hostile.name)
 @pytest.mark.parametrize(("method", "path"), EMAIL_ENDPOINTS)
 def test_it_refuses_hostile_bodies_on_the_email_settings_api_in_its_envelope(
-    client, db, caplog, method, path, hostile_body
+    client, db, caplog, method, path, hostile
 ):
-    body, content_type, status, message = hostile_body()
+    response = send(client, method, path, hostile.body, hostile.content_type)
 
-    response = send(client, method, path, body, content_type)
-
-    assert response.status_code == status
-    if status == 413:
-        assert response.json() == {"status": "error", "info": message}
+    assert response.status_code == hostile.status
+    if hostile.status == 413:
+        assert response.json() == {"status": "error", "info": hostile.message}
     else:
         assert response.json() == {
             "status": "error",
             "info": "Bad parameters.",
-            "errors": {"body": message},
+            "errors": {"body": hostile.message},
         }
     assert_nothing_logged_as_error(caplog)
 
