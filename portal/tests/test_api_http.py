@@ -162,3 +162,18 @@ def test_it_serves_api_calls_over_https_when_redirecting(client, alice, settings
 
     assert response.status_code == 200
     assert response.json() == {"status": "success", "smtp_list": []}
+
+
+# --- One classification ----------------------------------------------------------------------
+
+
+def test_it_answers_an_unsatisfiable_accept_header_with_406_in_both_envelopes(client, alice):
+    # Once a 500 with a traceback in the SMTP users API, which classified only its own errors.
+    smtp = client.post("/v1.0/settings/listSmtp", headers={"Accept": "text/html", **alice.headers})
+    email = client.get(
+        settings_url(domain=SEED_DOMAIN), headers={"Accept": "text/html", **alice.headers}
+    )
+
+    message = "Could not satisfy the request Accept header."
+    assert_error(smtp, 406, "GeneralError", message)
+    assert (email.status_code, email.json()) == (406, {"status": "error", "info": message})
