@@ -62,6 +62,7 @@ class EmailSettingsApiView(ApiView):
         elif error.field_errors:
             info, extra = "Bad parameters.", {"errors": error.field_errors}
         else:
+            # Also a refusal that is no field's fault, e.g. the upstream's reply to a test send.
             info, extra = ERROR_INFOS.get(error.kind, error.message), {}
         response = Response({"status": "error", "info": info, **extra}, status=error.status)
         if error.kind is Kind.METHOD_NOT_ALLOWED:
