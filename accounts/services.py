@@ -19,7 +19,7 @@ from accounts.validators import (
 )
 from audit.services import record_event
 from core.actors import Actor, set_actor
-from core.errors import ServiceError
+from core.errors import ApiAuthenticationFailed, ApiAuthenticationThrottled, ServiceError
 from core.http import client_ip
 from core.tenancy import get_owned
 
@@ -143,14 +143,6 @@ def authenticate_api_token(owner_id, token) -> ApiToken | None:
         ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
         api_token.last_used_at = now
     return api_token
-
-
-class ApiAuthenticationFailed(Exception):
-    """Credentials missing, unknown, revoked or not matching."""
-
-
-class ApiAuthenticationThrottled(Exception):
-    """Too many failed authentications from this address or for this owner_id."""
 
 
 def authenticate_owner(request, *, owner_id, token) -> ApiToken:

@@ -21,3 +21,11 @@ class InvalidFieldsError(ServiceError):
         first_field, first_message = next(iter(errors.items()))
         super().__init__(first_message, field=first_field)
         self.errors = dict(errors)
+
+
+class ApiAuthenticationFailed(Exception):
+    """API credentials missing, unknown, revoked or not matching."""
+
+
+class ApiAuthenticationThrottled(Exception):
+    """Too many failed API authentications from this address or for this owner_id."""

@@ -5,72 +5,26 @@ x_key / access_token as query or body fields. Every error, of every path and met
 {"status": "error", "info": ...} (plus "errors" for bad parameters).
 """
 
-import logging
-
-from django.db import DatabaseError, OperationalError
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.services import (
-    ApiAuthenticationFailed,
-    ApiAuthenticationThrottled,
-    authenticate_owner,
-)
-from core.errors import InvalidFieldsError, NotFoundError, ServiceError
+from accounts.services import authenticate_owner
+from core.api import ApiError, ApiView, Kind, UnknownCallMixin
+from core.errors import InvalidFieldsError
 from relaysettings import selectors, services
 from relaysettings.models import RelaySetting
-from relaysettings.schema import RECORD_REQUEST, REMOVED, SENT, documented
+from relaysettings.serializers import RECORD_REQUEST, REMOVED, SENT, documented
 from relaysettings.validators import DomainRequiredError
 
-logger = logging.getLogger(__name__)
-
 NOT_A_JSON_OBJECT = "The request body must be a JSON object (Content-Type: application/json)"
-
-
-def error_response(http_status: int, info: str, **extra) -> Response:
-    return Response({"status": "error", "info": info, **extra}, status=http_status)
-
-
-def _error_for(exc, view) -> Response:
-    if isinstance(exc, DomainRequiredError):
-        return error_response(400, "Bad request (domain required).")
-    if isinstance(exc, NotFoundError):
-        return error_response(404, "Not found!")
-    if isinstance(exc, ServiceError):
-        errors = getattr(exc, "errors", None) or ({exc.field: exc.message} if exc.field else {})
-        if errors:
-            return error_response(400, "Bad parameters.", errors=errors)
-        # A refusal that is no field's fault, e.g. the upstream's reply to a test message.
-        return error_response(400, exc.message)
-    if isinstance(exc, (exceptions.ParseError, exceptions.UnsupportedMediaType)):
-        return error_response(400, "Bad parameters.", errors={"body": NOT_A_JSON_OBJECT})
-    if isinstance(exc, ApiAuthenticationFailed):
-        return error_response(401, "Invalid Token or Key")
-    if isinstance(exc, ApiAuthenticationThrottled):
-        return error_response(429, "Too many failed authentications; try again in a minute")
-    if isinstance(exc, exceptions.MethodNotAllowed):
-        response = error_response(405, f"Method {exc.args[0]} not allowed")
-        response["Allow"] = ", ".join(view.allowed_methods)
-        return response
-    if isinstance(exc, (Http404, exceptions.NotFound)):
-        return error_response(404, "Not found!")
-    if isinstance(exc, OperationalError):
-        logger.warning("Email settings API: database unavailable: %s", type(exc).__name__)
-        return error_response(503, "Service temporarily unavailable; try again")
-    if isinstance(exc, DatabaseError):
-        logger.exception("Email settings API: database error")
-        return error_response(500, "Internal error")
-    if isinstance(exc, exceptions.APIException):
-        return error_response(exc.status_code, str(exc.detail))
-    logger.exception("Email settings API: unexpected error")
-    return error_response(500, "Internal error")
-
-
-def email_settings_exception_handler(exc, context):
-    return _error_for(exc, context["view"])
+# Seed 004's wording where this API has its own.
+ERROR_INFOS = {
+    Kind.NOT_FOUND: "Not found!",
+    Kind.UNKNOWN_CALL: "Not found!",
+    Kind.UNAUTHENTICATED: "Invalid Token or Key",
+}
 
 
 def record_body(relay_setting: RelaySetting) -> dict:
@@ -97,11 +51,23 @@ def record_body(relay_setting: RelaySetting) -> dict:
     }
 
 
-class EmailSettingsApiView(APIView):
+class EmailSettingsApiView(ApiView):
     """Authenticates the owner before any handler runs; `self.owner`, `self.body` after."""
 
-    def get_exception_handler(self):
-        return email_settings_exception_handler
+    def error_response(self, error: ApiError, exc) -> Response:
+        if isinstance(exc, DomainRequiredError):
+            info, extra = "Bad request (domain required).", {}
+        elif error.kind is Kind.BAD_BODY:
+            info, extra = "Bad parameters.", {"errors": {"body": NOT_A_JSON_OBJECT}}
+        elif error.field_errors:
+            info, extra = "Bad parameters.", {"errors": error.field_errors}
+        else:
+            # Also a refusal that is no field's fault, e.g. the upstream's reply to a test send.
+            info, extra = ERROR_INFOS.get(error.kind, error.message), {}
+        response = Response({"status": "error", "info": info, **extra}, status=error.status)
+        if error.kind is Kind.METHOD_NOT_ALLOWED:
+            response["Allow"] = ", ".join(self.allowed_methods)
+        return response
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -178,13 +144,5 @@ class SendTestEmail(EmailSettingsApiView):
 
 
 @extend_schema(exclude=True)
-class UnknownCall(APIView):
-    """Any other path under the API prefixes: the envelope, not Django's HTML 404."""
-
-    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
-
-    def get_exception_handler(self):
-        return email_settings_exception_handler
-
-    def initial(self, request, *args, **kwargs):
-        raise Http404()
+class UnknownCall(UnknownCallMixin, EmailSettingsApiView):
+    pass

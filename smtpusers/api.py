@@ -4,68 +4,29 @@ Every call is a POST; credentials ride in the body or in the X-Key / X-Access-To
 every error, of every path, is the envelope {status, code, name, type, message}.
 """
 
-import logging
-
-from django.db import DatabaseError, OperationalError
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.services import (
-    ApiAuthenticationFailed,
-    ApiAuthenticationThrottled,
-    authenticate_owner,
-)
-from core.errors import NotFoundError, ServiceError
+from accounts.services import authenticate_owner
+from core.api import ApiError, ApiView, Kind, UnknownCallMixin
 from smtpusers import selectors, services
 from smtpusers import serializers as shapes
 from smtpusers.models import status_name
 from smtpusers.quota import usage_summary
 
-logger = logging.getLogger(__name__)
-
 CREDENTIAL_FIELDS = ("owner_id", "token")
 
-
-def error_response(http_status: int, name: str, message: str) -> Response:
-    body = {"status": "error", "code": -1, "name": name, "type": name, "message": message}
-    return Response(body, status=http_status)
-
-
-def _error_for(exc) -> Response:
-    if isinstance(exc, NotFoundError):
-        return error_response(404, "ValidationError", exc.message)
-    if isinstance(exc, ServiceError):
-        return error_response(400, "ValidationError", exc.message)
-    if isinstance(exc, (exceptions.ParseError, exceptions.UnsupportedMediaType)):
-        return error_response(
-            400, "ValidationError", "The request body must be a JSON object or form-encoded"
-        )
-    if isinstance(exc, ApiAuthenticationFailed):
-        return error_response(401, "AuthenticationError", "Token MissMatch")
-    if isinstance(exc, ApiAuthenticationThrottled):
-        return error_response(
-            429, "GeneralError", "Too many failed authentications; try again in a minute"
-        )
-    if isinstance(exc, exceptions.MethodNotAllowed):
-        return error_response(405, "GeneralError", f"Method {exc.args[0]} not allowed; use POST")
-    if isinstance(exc, (Http404, exceptions.NotFound)):
-        return error_response(404, "GeneralError", "Unknown API call")
-    if isinstance(exc, OperationalError):
-        logger.warning("SMTP users API: database unavailable: %s", type(exc).__name__)
-        return error_response(503, "GeneralError", "Service temporarily unavailable; try again")
-    if isinstance(exc, DatabaseError):
-        logger.exception("SMTP users API: database error")
-        return error_response(500, "GeneralError", "Internal error")
-    logger.exception("SMTP users API: unexpected error")
-    return error_response(500, "GeneralError", "Internal error")
-
-
-def smtp_api_exception_handler(exc, context):
-    return _error_for(exc)
+ERROR_NAMES = {
+    Kind.INVALID: "ValidationError",
+    Kind.NOT_FOUND: "ValidationError",
+    Kind.BAD_BODY: "ValidationError",
+    Kind.UNREADABLE_BODY: "ValidationError",
+    Kind.UNAUTHENTICATED: "AuthenticationError",
+}
+# The seeds' wording where this API has its own.
+ERROR_MESSAGES = {Kind.UNAUTHENTICATED: "Token MissMatch"}
 
 
 def request_params(request) -> dict:
@@ -81,13 +42,18 @@ def request_params(request) -> dict:
     return dict(data)
 
 
-class SmtpApiView(APIView):
+class SmtpApiView(ApiView):
     """A POST call of the SMTP users API; subclasses implement `call(owner, params)`."""
 
     http_method_names = ["post"]
 
-    def get_exception_handler(self):
-        return smtp_api_exception_handler
+    def error_response(self, error: ApiError, exc) -> Response:
+        name = ERROR_NAMES.get(error.kind, "GeneralError")
+        message = ERROR_MESSAGES.get(error.kind, error.message)
+        if error.kind is Kind.METHOD_NOT_ALLOWED:
+            message += "; use POST"
+        body = {"status": "error", "code": -1, "name": name, "type": name, "message": message}
+        return Response(body, status=error.status)
 
     def post(self, request, *args, **kwargs):
         params = request_params(request)
@@ -237,10 +203,5 @@ class ListSmtp(SmtpApiView):
 
 
 @extend_schema(exclude=True)
-class UnknownCall(SmtpApiView):
-    """Any other path under the API prefix: the envelope, not Django's HTML 404."""
-
-    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
-
-    def initial(self, request, *args, **kwargs):
-        raise Http404()
+class UnknownCall(UnknownCallMixin, SmtpApiView):
+    pass
