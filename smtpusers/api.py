@@ -16,7 +16,6 @@ from smtpusers import serializers as shapes
 from smtpusers.models import status_name
 from smtpusers.quota import usage_summary
 
-CREDENTIAL_FIELDS = ("owner_id", "token")
 
 ERROR_NAMES = {
     Kind.INVALID: "ValidationError",
