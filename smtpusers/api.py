@@ -16,7 +16,6 @@ from smtpusers import serializers as shapes
 from smtpusers.models import status_name
 from smtpusers.quota import usage_summary
 
-
 ERROR_NAMES = {
     Kind.INVALID: "ValidationError",
     Kind.NOT_FOUND: "ValidationError",
