@@ -11,6 +11,7 @@ from core.workers import QueueWorker
 from mailqueue import services
 from mailqueue.models import QueuedMessage
 from mailqueue.selectors import sender_domain
+from relaysettings.dkim import signed
 from relaysettings.models import RelaySetting
 from relaysettings.transport import DeliveryError, send_message, target_for
 
@@ -37,7 +38,7 @@ def deliver(message: QueuedMessage) -> None:
             target_for(relay_setting),
             mail_from=message.mail_from,
             recipients=message.rcpt_to,
-            message=bytes(message.data),
+            message=signed(relay_setting, bytes(message.data)),
             timeout=settings.MAILQUEUE_RELAY_TIMEOUT_SECONDS,
         )
     except DeliveryError as error:

@@ -7,6 +7,7 @@ from core.errors import ServiceError
 from core.tenancy import owned_by
 from mailqueue.models import QueuedMessage
 from relaysettings.models import RelaySetting
+from relaysettings.services import check_sender_domain
 from relaysettings.validators import parse_domain
 from smtpusers.models import SmtpUser
 
@@ -28,13 +29,15 @@ def sender_domain(mail_from: str) -> str:
 
 
 def relay_setting_for_sender(owner: Owner | int, mail_from: str) -> RelaySetting:
-    """The owner's email settings for the domain of `mail_from`, or SenderNotAllowed."""
+    """The owner's email settings for the domain of `mail_from`, or SenderNotAllowed (or
+    SenderDomainRefused while the domain is not verified)."""
     domain = sender_domain(mail_from)
     relay_setting = owned_by(owner, RelaySetting).filter(domain=domain).first()
     if relay_setting is None:
         raise SenderNotAllowed(
             f"Sender domain {domain} is not one of your domains with email settings"
         )
+    check_sender_domain(relay_setting)
     return relay_setting
 
 

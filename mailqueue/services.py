@@ -8,6 +8,7 @@ from django.db import transaction
 from core.workers import backoff, claim_next, finish_claim
 from mailqueue.models import QueuedMessage
 from mailqueue.selectors import relay_setting_for_sender
+from relaysettings.services import check_header_from
 from smtpusers.models import SmtpUser
 from smtpusers.services import SendingRefused, consume_send_quota, record_send_refusal
 
@@ -35,6 +36,7 @@ def accept_message(
     try:
         with transaction.atomic():
             relay_setting = relay_setting_for_sender(smtp_user.owner_id, mail_from)
+            check_header_from(relay_setting, data)
             message = QueuedMessage.objects.create(
                 owner_id=smtp_user.owner_id,
                 smtp_user=smtp_user,

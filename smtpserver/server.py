@@ -27,6 +27,7 @@ from django.utils import timezone
 from core.errors import NotFoundError, ServiceError
 from mailqueue.selectors import SenderNotAllowed, relay_setting_for_sender
 from mailqueue.services import accept_message
+from relaysettings.verification import SenderDomainRefused
 from smtpserver.authentication import LoginFailed, LoginThrottled, authenticate_smtp_login
 from smtpusers.models import SmtpUser
 from smtpusers.services import Refusal, SendingRefused, record_send_refusal, sending_refusal
@@ -48,7 +49,7 @@ def reply_for(error: ServiceError) -> str:
     """The SMTP reply for a refusal raised by the services."""
     if isinstance(error, SendingRefused):
         return f"{_REFUSAL_CODES[error.reason]} {error.message}"
-    if isinstance(error, (SenderNotAllowed, NotFoundError)):
+    if isinstance(error, (SenderNotAllowed, SenderDomainRefused, NotFoundError)):
         return f"550 5.7.1 {error.message}"
     return f"451 4.3.0 {error.message}"
 
