@@ -29,7 +29,7 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from relaysettings import dkim, verification
+from relaysettings import dkim, services, verification
 from relaysettings.models import DkimKey, RelaySetting
 from testing.submission import HOST, free_port
 
@@ -143,7 +143,8 @@ class DnsServer:
                 or any(other.endswith(f".{name}") for other in self.txt)
             )
         if zone is None:
-            response.set_rcode(dns.rcode.REFUSED)
+            # As a recursive resolver answers for a name nobody registered.
+            response.set_rcode(dns.rcode.NXDOMAIN)
             return response
         soa = dns.rrset.from_text(
             f"{zone}.", TTL, "IN", "SOA", f"ns.{zone}. admin.{zone}. 1 3600 600 86400 60"
@@ -161,6 +162,15 @@ class DnsServer:
                 response.set_rcode(dns.rcode.NXDOMAIN)
             response.authority.append(soa)
         return response
+
+
+def verified_domain(owner, zone: DnsServer, domain: str, data: dict) -> RelaySetting:
+    """Email settings for `domain` stored, their records published in `zone`, verified."""
+    relay_setting, _ = services.save_relay_setting(owner, domain=domain, data=data)
+    zone.publish_verification(relay_setting)
+    for key in relay_setting.dkim_keys.all():
+        zone.publish_dkim(key)
+    return services.verify_domain(owner, domain=domain)
 
 
 @pytest.fixture(autouse=True)
