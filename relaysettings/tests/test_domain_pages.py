@@ -2,6 +2,7 @@
 hosts ask for them, what the last check found, and the Check DNS / Rotate DKIM buttons."""
 
 import pytest
+from django.urls import reverse
 
 from relaysettings.models import DkimKey, RelaySetting
 from testing.email_settings import SEED_DOMAIN, create_setting
@@ -89,3 +90,31 @@ def test_it_only_changes_on_post(alice_client, alice):
 
     assert response.status_code == 405
     assert RelaySetting.objects.get().verification_checked_at is None
+
+
+def test_staff_verify_domains_and_rotate_keys_with_admin_actions(
+    client, superuser, alice, bob, dns_zone
+):
+    alices = create_setting(alice)
+    create_setting(bob, domain="bob.example.com")
+    dns_zone.publish_verification(alices)
+    client.force_login(superuser.user)
+    url = reverse("admin:relaysettings_relaysetting_changelist")
+    selected = [str(pk) for pk in RelaySetting.objects.values_list("pk", flat=True)]
+
+    verified = client.post(
+        url, {"action": "verify_domains", "_selected_action": selected}, follow=True
+    )
+    rotated = client.post(
+        url, {"action": "rotate_dkim_keys", "_selected_action": selected}, follow=True
+    )
+
+    assert "Checked bob.example.com: failed; my.webitel.com: verified." in (
+        verified.content.decode()
+    )
+    assert dict(RelaySetting.objects.values_list("domain", "verification_status")) == {
+        "my.webitel.com": "verified",
+        "bob.example.com": "failed",
+    }
+    assert rotated.status_code == 200
+    assert DkimKey.objects.filter(state="next").count() == 2
