@@ -13,7 +13,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from email import policy
-from email.parser import BytesHeaderParser
+from email.parser import BytesHeaderParser, HeaderParser
 from email.utils import getaddresses
 
 from core.errors import ServiceError
@@ -241,7 +241,9 @@ def header_from_domains(message: bytes) -> dict[str, str]:
     end = _END_OF_HEADERS.search(message)
     head = message[: end.start()] + b"\r\n\r\n" if end else message
     structured = BytesHeaderParser(policy=policy.default).parsebytes(head).get_all("From") or []
-    raw = BytesHeaderParser(policy=policy.compat32).parsebytes(head).get_all("From") or []
+    # The raw text as str: compat32 turns raw 8-bit header bytes into opaque Header objects.
+    text = head.decode("utf-8", "surrogateescape")
+    raw = HeaderParser(policy=policy.compat32).parsestr(text).get_all("From") or []
     addresses = [
         f"{address.username}@{address.domain}" if address.domain else address.username
         for header in structured
