@@ -71,7 +71,8 @@ RECORD_REQUEST = {
 }
 _STATUS = {"type": "string", "enum": ["pending", "verified", "failed"]}
 _DKIM = {
-    "type": ["object", "null"],
+    "type": "object",
+    "nullable": True,
     "required": ["selector", "txt_name", "txt_value", "status"],
     "properties": {
         "selector": {"type": "string"},
@@ -95,9 +96,10 @@ RECORD_RESPONSE = {
                 "status": _STATUS,
                 "txt_name": {"type": "string", "example": "_smtprelay.my.example.com"},
                 "txt_value": {"type": "string", "example": "smtprelay-verification=0f3c…"},
-                "checked_at": {"type": ["string", "null"], "format": "date-time"},
+                "checked_at": {"type": "string", "format": "date-time", "nullable": True},
                 "detail": {
-                    "type": ["string", "null"],
+                    "type": "string",
+                    "nullable": True,
                     "description": "Why the last check failed (or could not be completed).",
                 },
             },
