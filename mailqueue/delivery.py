@@ -10,7 +10,7 @@ from core.workers import QueueWorker, work_through
 from mailqueue import services
 from mailqueue.models import QueuedMessage
 from relaysettings.selectors import relay_setting_with_id, sender_domain
-from relaysettings.services import DeliveryError, send_through
+from relaysettings.services import DeliveryError, dkim_signed, send_through
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def deliver(message: QueuedMessage) -> None:
             relay_setting,
             mail_from=message.mail_from,
             recipients=message.rcpt_to,
-            message=bytes(message.data),
+            message=dkim_signed(relay_setting, bytes(message.data)),
             timeout=settings.MAILQUEUE_RELAY_TIMEOUT_SECONDS,
         )
     except DeliveryError as error:

@@ -15,6 +15,7 @@ from core.errors import NotFoundError, ServiceError
 from core.workers import WorkQueue
 from mailqueue.models import QueuedMessage
 from relaysettings.selectors import SenderNotAllowed, relay_setting_for_sender
+from relaysettings.services import SenderDomainRefused, check_header_from, check_sender_domain
 from smtpusers.models import SmtpUser
 from smtpusers.quota import (
     Refusal,
@@ -28,6 +29,7 @@ __all__ = [
     "MAIL_QUEUE",
     "CredentialsChanged",
     "Refusal",
+    "SenderDomainRefused",
     "SenderNotAllowed",
     "SendingRefused",
     "accept_message",
@@ -76,7 +78,7 @@ def check_sender(smtp_user: SmtpUser, mail_from: str, *, now: datetime) -> None:
     if refusal is not None:
         record_send_refusal(current.pk, refusal, now=now)
         raise refusal
-    relay_setting_for_sender(current.owner, mail_from)
+    check_sender_domain(relay_setting_for_sender(current.owner, mail_from))
 
 
 def accept_message(
@@ -100,6 +102,8 @@ def accept_message(
     try:
         with transaction.atomic():
             relay_setting = relay_setting_for_sender(smtp_user.owner_id, mail_from)
+            check_sender_domain(relay_setting)
+            check_header_from(relay_setting, data)
             message = QueuedMessage.objects.create(
                 owner_id=smtp_user.owner_id,
                 smtp_user=smtp_user,

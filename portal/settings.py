@@ -237,6 +237,15 @@ MAILQUEUE_LEASE_SECONDS = env.float("MAILQUEUE_LEASE_SECONDS", default=600)
 MAILQUEUE_POLL_SECONDS = env.float("MAILQUEUE_POLL_SECONDS", default=5)
 MAILQUEUE_RELAY_TIMEOUT_SECONDS = env.float("MAILQUEUE_RELAY_TIMEOUT_SECONDS", default=60)
 
+# Verified sending domains (docs/email-settings.md): mail leaves for a domain only once its
+# owner proved it in DNS. False lets unverified domains send: local development only.
+DOMAIN_VERIFICATION = env.bool("DOMAIN_VERIFICATION", default=True)
+# DNS servers asked by the domain checks, "host:port" comma-separated; empty: the system's.
+DNS_RESOLVER = env.str("DNS_RESOLVER", default="")
+DNS_TIMEOUT_SECONDS = env.float("DNS_TIMEOUT_SECONDS", default=5)
+# How long a replaced DKIM key stays published (and valid) after the switch to its successor.
+DKIM_ROTATION_GRACE_DAYS = env.float("DKIM_ROTATION_GRACE_DAYS", default=7)
+
 # Serve /bench/bare, the benchmark's baseline view (bench/); off everywhere else.
 BENCHMARK_ENDPOINTS = env.bool("BENCHMARK_ENDPOINTS", default=False)
 # Quota alerts (alerts app; docs/credential-controls.md): sent by runsmtp's alert thread or by

@@ -2,7 +2,7 @@
 services, so the admin enforces exactly the API's and the dashboard's rules."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from core.errors import ServiceError
 from relaysettings import services
@@ -58,13 +58,32 @@ class RelaySettingAdminForm(forms.ModelForm):
 @admin.register(RelaySetting)
 class RelaySettingAdmin(admin.ModelAdmin):
     form = RelaySettingAdminForm
-    list_display = ["domain", "owner", "host", "port", "secure", "created_at"]
-    list_filter = ["secure"]
+    list_display = [
+        "domain",
+        "owner",
+        "verification_status",
+        "host",
+        "port",
+        "secure",
+        "created_at",
+    ]
+    list_filter = ["verification_status", "secure"]
+    actions = ["verify_domains", "rotate_dkim_keys"]
     list_select_related = ["owner"]
     search_fields = ["domain", "owner__name", "owner__owner_id"]
     ordering = ["domain", "id"]
     # Shown on the change page only; owner and domain name the record (the API's key).
-    record_facts = ["password_state", "public_id", "created_at", "updated_at"]
+    record_facts = [
+        "password_state",
+        "public_id",
+        "verification_status",
+        "verification_detail",
+        "verification_checked_at",
+        "verification_token",
+        "dkim_keys_state",
+        "created_at",
+        "updated_at",
+    ]
 
     def get_fields(self, request, obj=None):
         fields = [*RelaySettingAdminForm.Meta.fields, "new_password"]
@@ -76,6 +95,30 @@ class RelaySettingAdmin(admin.ModelAdmin):
     @admin.display(description="Password")
     def password_state(self, obj):
         return "set (hidden)" if obj and obj.auth_password_encrypted else "none"
+
+    @admin.display(description="DKIM keys")
+    def dkim_keys_state(self, obj):
+        return ", ".join(str(key) for key in obj.dkim_keys.all()) or "none"
+
+    @admin.action(description="Check DNS now (verify the selected domains)")
+    def verify_domains(self, request, queryset):
+        outcomes = []
+        for relay_setting in queryset.select_related("owner"):
+            checked = services.verify_domain(relay_setting.owner, domain=relay_setting.domain)
+            outcomes.append(f"{checked.domain}: {checked.verification_status}")
+        self.message_user(request, "Checked " + "; ".join(outcomes) + ".", messages.SUCCESS)
+
+    @admin.action(description="Rotate DKIM key (publish the new record, then check DNS)")
+    def rotate_dkim_keys(self, request, queryset):
+        for relay_setting in queryset.select_related("owner"):
+            try:
+                key = services.start_dkim_rotation(relay_setting.owner, domain=relay_setting.domain)
+            except ServiceError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"New DKIM key {key.selector} for {relay_setting.domain}."
+                )
 
     def save_model(self, request, obj, form, change):
         """Nothing left to do: the form saved through services.save_relay_setting."""

@@ -5,6 +5,8 @@ x_key / access_token as query or body fields. Every error, of every path and met
 {"status": "error", "info": ...} (plus "errors" for bad parameters).
 """
 
+from datetime import UTC
+
 from django.http import QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
@@ -13,8 +15,8 @@ from rest_framework.response import Response
 from accounts.services import authenticate_owner
 from core.api import ApiError, ApiView, Kind, UnknownCallMixin
 from core.errors import InvalidFieldsError
-from relaysettings import selectors, services
-from relaysettings.models import RelaySetting
+from relaysettings import dkim, selectors, services, verification
+from relaysettings.models import DkimKey, RelaySetting
 from relaysettings.serializers import RECORD_REQUEST, REMOVED, SENT, documented
 from relaysettings.validators import DomainRequiredError
 
@@ -27,8 +29,42 @@ ERROR_INFOS = {
 }
 
 
-def record_body(relay_setting: RelaySetting) -> dict:
-    """The record as seed 004 shows it; `auth` only for an authenticated relay."""
+def _utc_time(moment) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _dkim_body(key: DkimKey, domain: str) -> dict:
+    return {
+        "selector": key.selector,
+        "txt_name": dkim.record_name(key, domain),
+        "txt_value": dkim.record_value(key),
+        "status": key.dns_status,
+    }
+
+
+def verification_extras(relay_setting: RelaySetting, keys: list[DkimKey]) -> dict:
+    """API.md §5's extras: the ownership record and the DKIM key with their status; during a
+    key rotation also `dkim_next`, the key to publish now."""
+    by_state = {key.state: key for key in keys}
+    active, successor = by_state.get(DkimKey.State.ACTIVE), by_state.get(DkimKey.State.NEXT)
+    extras = {
+        "verification": {
+            "status": relay_setting.verification_status,
+            "txt_name": verification.ownership_name(relay_setting.domain),
+            "txt_value": verification.ownership_value(relay_setting),
+            "checked_at": _utc_time(relay_setting.verification_checked_at),
+            "detail": relay_setting.verification_detail or None,
+        },
+        "dkim": _dkim_body(active, relay_setting.domain) if active else None,
+    }
+    if successor is not None:
+        extras["dkim_next"] = _dkim_body(successor, relay_setting.domain)
+    return extras
+
+
+def record_body(relay_setting: RelaySetting, keys: list[DkimKey] | None = None) -> dict:
+    """The record as seed 004 shows it (`auth` only for an authenticated relay), then the
+    verification extras beside the seed's fields."""
     options = {
         "host": relay_setting.host,
         "port": relay_setting.port,
@@ -48,6 +84,9 @@ def record_body(relay_setting: RelaySetting) -> dict:
         "from": relay_setting.from_address,
         "options": options,
         "domain": relay_setting.domain,
+        **verification_extras(
+            relay_setting, selectors.dkim_keys_of(relay_setting) if keys is None else keys
+        ),
     }
 
 
@@ -108,7 +147,7 @@ class EmailSettings(EmailSettingsApiView):
 
     @documented(summary="Read the email settings of a domain")
     def get(self, request, *args, **kwargs):
-        return Response(record_body(selectors.relay_setting_for(self.owner, self.domain)))
+        return Response(record_body(*selectors.relay_setting_and_keys(self.owner, self.domain)))
 
     @documented(
         summary="Create the settings, or replace the whole existing record",
@@ -132,6 +171,14 @@ class EmailSettings(EmailSettingsApiView):
     def delete(self, request, *args, **kwargs):
         removed = services.delete_relay_setting(self.owner, domain=self.domain)
         return Response({"status": "OK", "Info": f"Removed {removed} record."})
+
+
+class VerifyDomain(EmailSettingsApiView):
+    http_method_names = ["post"]
+
+    @documented(summary="Look the domain's DNS records up now and answer the record")
+    def post(self, request, *args, **kwargs):
+        return Response(record_body(services.verify_domain(self.owner, domain=self.domain)))
 
 
 class SendTestEmail(EmailSettingsApiView):

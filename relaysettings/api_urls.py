@@ -13,6 +13,8 @@ app_name = "relaysettings-api"
 urlpatterns = [
     path("email/settings", api.EmailSettings.as_view(), name="settings"),
     path("email/settings/", api.EmailSettings.as_view()),
+    path("email/settings/verify", api.VerifyDomain.as_view(), name="verify"),
+    path("email/settings/verify/", api.VerifyDomain.as_view()),
     path("email/settings/test/<str:to>", api.SendTestEmail.as_view(), name="test"),
     path("email/settings/test/<str:to>/", api.SendTestEmail.as_view()),
     re_path(r"", api.UnknownCall.as_view(), name="unknown"),

@@ -2,6 +2,7 @@ import secrets
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Owner
 
@@ -9,6 +10,19 @@ from accounts.models import Owner
 def new_public_id() -> str:
     """The record's public `_id`: 24 hex digits, like the seed's."""
     return secrets.token_hex(12)
+
+
+def new_verification_token() -> str:
+    """What the owner publishes in DNS to prove the domain: unguessable, DNS-safe."""
+    return secrets.token_hex(16)
+
+
+class DnsStatus(models.TextChoices):
+    """Where a record the portal asked for stands in DNS (API.md §5's status values)."""
+
+    PENDING = "pending", "Pending"
+    VERIFIED = "verified", "Verified"
+    FAILED = "failed", "Failed"
 
 
 class RelaySetting(models.Model):
@@ -35,11 +49,38 @@ class RelaySetting(models.Model):
     auth_password_encrypted = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Ownership proof: TXT _smtprelay.<domain> = smtprelay-verification=<token>.
+    verification_token = models.CharField(
+        max_length=32, default=new_verification_token, editable=False
+    )
+    verification_status = models.CharField(
+        max_length=16, choices=DnsStatus.choices, default=DnsStatus.PENDING
+    )
+    # Why the last check failed (or could not decide), in words for the owner.
+    verification_detail = models.TextField(blank=True, default="")
+    verification_checked_at = models.DateTimeField(null=True, blank=True)
+    # When `manage.py verifydomains` checks again; null: only on demand.
+    verification_due_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    # The DNS zone holding the domain's records (found at the last check): record names are
+    # shown relative to it, as DNS hosts ask for them.
+    dns_zone = models.CharField(max_length=253, blank=True, default="")
+    # The last check's finding for each record (ownership, DKIM, SPF, DMARC), for the
+    # Domains page.
+    dns_findings = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["domain", "id"]
+        indexes = [
+            models.Index(fields=["verification_due_at"], name="relaysetting_verification_due"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["owner", "domain"], name="relaysetting_owner_domain"),
+            # A verified domain belongs to one owner.
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=Q(verification_status=DnsStatus.VERIFIED),
+                name="relaysetting_one_verified_owner",
+            ),
             models.CheckConstraint(
                 condition=Q(port__gte=1) & Q(port__lte=65535), name="relaysetting_port_range"
             ),
@@ -47,3 +88,51 @@ class RelaySetting(models.Model):
 
     def __str__(self):
         return self.domain
+
+
+class DkimKey(models.Model):
+    """A DKIM signing key of a domain. One is active (signs); during a rotation its successor
+    is published beside it (next) and the replaced one stays published a while (retiring)."""
+
+    class State(models.TextChoices):
+        NEXT = "next", "Next (publish it; used once seen in DNS)"
+        ACTIVE = "active", "Active (signs)"
+        RETIRING = "retiring", "Retiring (keep published until its retire date)"
+
+    relay_setting = models.ForeignKey(
+        RelaySetting, on_delete=models.CASCADE, related_name="dkim_keys"
+    )
+    selector = models.CharField(max_length=63)
+    # PEM (PKCS#1), Fernet-encrypted (core.crypto).
+    private_key_encrypted = models.TextField(editable=False)
+    # Base64 DER SubjectPublicKeyInfo: the p= of the TXT record.
+    public_key = models.TextField()
+    state = models.CharField(max_length=16, choices=State.choices)
+    dns_status = models.CharField(
+        max_length=16, choices=DnsStatus.choices, default=DnsStatus.PENDING
+    )
+    dns_checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # For a retiring key: when it is removed (and its record may go).
+    retire_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["relay_setting", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["relay_setting", "selector"], name="dkimkey_selector_per_domain"
+            ),
+            models.UniqueConstraint(
+                fields=["relay_setting"],
+                condition=Q(state="active"),
+                name="dkimkey_one_active_per_domain",
+            ),
+            models.UniqueConstraint(
+                fields=["relay_setting"],
+                condition=Q(state="next"),
+                name="dkimkey_one_next_per_domain",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.selector} ({self.state})"

@@ -1,18 +1,21 @@
 """Reads of domain email settings, always scoped to one owner."""
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from accounts.models import Owner
 from core.crypto import decrypt
 from core.errors import ServiceError
 from core.tenancy import get_owned, owned_by
-from relaysettings.models import RelaySetting
+from relaysettings import dkim, verification
+from relaysettings.models import DkimKey, RelaySetting
 from relaysettings.validators import parse_domain
 
 
 def relay_settings_for(owner: Owner) -> QuerySet[RelaySetting]:
-    """The owner's settings, by domain."""
-    return owned_by(owner, RelaySetting).order_by("domain", "id")
+    """The owner's settings, by domain, with their DKIM keys (oldest first)."""
+    return owned_by(owner, RelaySetting).prefetch_related("dkim_keys").order_by("domain", "id")
 
 
 def relay_setting_for(owner: Owner, domain) -> RelaySetting:
@@ -64,3 +67,114 @@ def auth_password_of(relay_setting: RelaySetting) -> str | None:
     if not relay_setting.auth_password_encrypted:
         return None
     return decrypt(relay_setting.auth_password_encrypted)
+
+
+def dkim_keys_of(relay_setting: RelaySetting) -> list[DkimKey]:
+    """The domain's published keys (active, next, retiring), oldest first."""
+    return list(relay_setting.dkim_keys.all())
+
+
+def relay_setting_and_keys(owner: Owner, domain) -> tuple[RelaySetting, list[DkimKey]]:
+    """relay_setting_for and dkim_keys_of in one query (the API's GET): the keys joined with
+    their settings; a second query only for settings without keys."""
+    domain = parse_domain(domain)
+    keys = list(
+        DkimKey.objects.select_related("relay_setting")
+        .filter(relay_setting__in=owned_by(owner, RelaySetting).filter(domain=domain))
+        .order_by("created_at", "id")
+    )
+    if not keys:
+        return relay_setting_for(owner, domain), []
+    return keys[0].relay_setting, keys
+
+
+FINDING_LABELS = {
+    verification.FOUND: "Found",
+    verification.MISSING: "Missing",
+    verification.WRONG: "Wrong value",
+    verification.UNCHECKED: "Look-up failed",
+}
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    """One row of a domain's DNS table on the Domains page."""
+
+    key: str  # names the row in element ids: ownership, dkim-<selector>, spf, dmarc
+    purpose: str
+    name: str  # fully qualified
+    host: str  # relative to the zone, as DNS hosts ask for it
+    value: str
+    status: str  # a verification finding, or "" (not checked yet)
+    detail: str
+    required: bool
+
+    @property
+    def status_label(self) -> str:
+        return FINDING_LABELS.get(self.status, "Not checked yet")
+
+
+def dns_records_of(relay_setting: RelaySetting) -> list[DnsRecord]:
+    """The records the domain should have, each with what the last check found."""
+    domain, zone = relay_setting.domain, relay_setting.dns_zone
+    findings = relay_setting.dns_findings or {}
+
+    def row(key, purpose, name, value, finding, *, required=True):
+        finding = finding or {}
+        return DnsRecord(
+            key=key,
+            purpose=purpose,
+            name=name,
+            host=verification.relative_name(name, zone),
+            value=finding.get("suggested") or value,
+            status=finding.get("status", ""),
+            detail=finding.get("detail", ""),
+            required=required,
+        )
+
+    rows = [
+        row(
+            "ownership",
+            "Ownership proof",
+            verification.ownership_name(domain),
+            verification.ownership_value(relay_setting),
+            findings.get("ownership"),
+        )
+    ]
+    key_purposes = {
+        DkimKey.State.ACTIVE: "DKIM signing key",
+        DkimKey.State.NEXT: "DKIM new key (publish it: signing switches once it is seen)",
+        DkimKey.State.RETIRING: "DKIM old key (keep until {:%Y-%m-%d}, then remove)",
+    }
+    for key in dkim_keys_of(relay_setting):
+        purpose = key_purposes[key.state].format(key.retire_at)
+        rows.append(
+            row(
+                f"dkim-{key.selector}",
+                purpose,
+                dkim.record_name(key, domain),
+                dkim.record_value(key),
+                findings.get("dkim", {}).get(key.selector),
+            )
+        )
+    rows.append(
+        row(
+            "spf",
+            "SPF (advice)",
+            domain,
+            verification.suggested_spf(None, relay_setting.host),
+            findings.get("spf"),
+            required=False,
+        )
+    )
+    rows.append(
+        row(
+            "dmarc",
+            "DMARC (advice)",
+            f"_dmarc.{domain}",
+            verification.SUGGESTED_DMARC,
+            findings.get("dmarc"),
+            required=False,
+        )
+    )
+    return rows

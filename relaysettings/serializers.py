@@ -69,6 +69,18 @@ RECORD_REQUEST = {
     "required": ["provider", "from", "options"],
     "properties": _record_fields,
 }
+_STATUS = {"type": "string", "enum": ["pending", "verified", "failed"]}
+_DKIM = {
+    "type": "object",
+    "nullable": True,
+    "required": ["selector", "txt_name", "txt_value", "status"],
+    "properties": {
+        "selector": {"type": "string"},
+        "txt_name": {"type": "string", "example": "sr202612a1b2._domainkey.my.example.com"},
+        "txt_value": {"type": "string", "example": "v=DKIM1; k=rsa; p=MIIBIjANBgkq…"},
+        "status": _STATUS,
+    },
+}
 RECORD_RESPONSE = {
     "type": "object",
     "required": ["_id", "provider", "description", "from", "options", "domain"],
@@ -76,6 +88,28 @@ RECORD_RESPONSE = {
         "_id": {"type": "string", "pattern": "^[0-9a-f]{24}$"},
         **_record_fields,
         "domain": {"type": "string"},
+        "verification": {
+            "type": "object",
+            "description": "Extra (ignored in request bodies): the ownership proof to publish.",
+            "required": ["status", "txt_name", "txt_value", "checked_at"],
+            "properties": {
+                "status": _STATUS,
+                "txt_name": {"type": "string", "example": "_smtprelay.my.example.com"},
+                "txt_value": {"type": "string", "example": "smtprelay-verification=0f3c…"},
+                "checked_at": {"type": "string", "format": "date-time", "nullable": True},
+                "detail": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Why the last check failed (or could not be completed).",
+                },
+            },
+        },
+        "dkim": {**_DKIM, "description": "Extra: the DKIM key that signs, and its record."},
+        "dkim_next": {
+            **_DKIM,
+            "description": "Extra, during a key rotation only: the new key to publish; "
+            "signing switches to it once its record is seen in DNS.",
+        },
     },
 }
 ERROR = {

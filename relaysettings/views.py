@@ -1,15 +1,19 @@
 """Dashboard pages for the owner's domain email settings."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.decorators import owner_required
 from core.errors import ServiceError
 from relaysettings import selectors, services
 from relaysettings.forms import RelaySettingForm, SendTestEmailForm
+from relaysettings.models import DnsStatus
+from relaysettings.validators import unicode_domain
 
 
 def _relay_setting_or_404(request, domain):
@@ -23,11 +27,58 @@ def _relay_setting_or_404(request, domain):
 @login_required
 @owner_required
 def relay_setting_list(request):
+    relay_settings = list(selectors.relay_settings_for(request.owner))
     return render(
         request,
         "relaysettings/list.html",
-        {"relay_settings": selectors.relay_settings_for(request.owner)},
+        {
+            "relay_settings": relay_settings,
+            "domains": [
+                (relay_setting, selectors.dns_records_of(relay_setting))
+                for relay_setting in relay_settings
+            ],
+            "verification_required": settings.DOMAIN_VERIFICATION,
+        },
     )
+
+
+def _back_to_domain(relay_setting):
+    return redirect(f"{reverse('relaysettings:list')}#dns-{relay_setting.domain}")
+
+
+@login_required
+@owner_required
+@require_POST
+def relay_setting_verify(request, domain):
+    relay_setting = services.verify_domain(
+        request.owner, domain=_relay_setting_or_404(request, domain).domain
+    )
+    shown = unicode_domain(relay_setting.domain)
+    if relay_setting.verification_status == DnsStatus.VERIFIED:
+        messages.success(request, f"{shown} is verified: its mail can be sent and is DKIM-signed.")
+    else:
+        messages.warning(
+            request, f"{shown} is not verified yet: {relay_setting.verification_detail}"
+        )
+    return _back_to_domain(relay_setting)
+
+
+@login_required
+@owner_required
+@require_POST
+def relay_setting_rotate_dkim(request, domain):
+    relay_setting = _relay_setting_or_404(request, domain)
+    try:
+        key = services.start_dkim_rotation(request.owner, domain=relay_setting.domain)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"New DKIM key {key.selector} created: publish its record, then check DNS. The "
+            "current key signs until the new record is seen.",
+        )
+    return _back_to_domain(relay_setting)
 
 
 @login_required

@@ -32,6 +32,7 @@ from core.errors import NotFoundError, ServiceError
 from mailqueue.services import (
     CredentialsChanged,
     Refusal,
+    SenderDomainRefused,
     SenderNotAllowed,
     SendingRefused,
     accept_message,
@@ -56,7 +57,7 @@ def reply_for(error: ServiceError) -> str:
     """The SMTP reply for a refusal raised by the services."""
     if isinstance(error, SendingRefused):
         return f"{_REFUSAL_CODES[error.reason]} {error.message}"
-    if isinstance(error, (SenderNotAllowed, NotFoundError)):
+    if isinstance(error, (SenderNotAllowed, SenderDomainRefused, NotFoundError)):
         return f"550 5.7.1 {error.message}"
     if isinstance(error, CredentialsChanged):
         return f"535 5.7.8 {error.message}"

@@ -26,6 +26,15 @@ SEED_RECORD = {
 SEED_DOMAIN = "my.webitel.com"
 
 
+# API.md §5's extras, answered beside the seed's fields.
+EXTRAS = ("verification", "dkim", "dkim_next")
+
+
+def seed_fields(body: dict) -> dict:
+    """An answered record without the verification extras: the seed's fields only."""
+    return {name: value for name, value in body.items() if name not in EXTRAS}
+
+
 def seed_record(**changes) -> dict:
     """A deep copy of the seed's record; `options__port=25` style keys change nested fields."""
     record = copy.deepcopy(SEED_RECORD)

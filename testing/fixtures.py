@@ -1,6 +1,13 @@
 """The fixtures of the test kit, registered for every test by the root conftest.py."""
 
-from testing.dns import fake_dns
+from testing.dns import (
+    _dkim_key_pool,
+    _no_outside_dns,
+    _reused_dkim_keys,
+    dns_zone,
+    domain_verification,
+)
+from testing.rebinding import fake_dns
 from testing.smtp import smtp_server, tls_certificate
 from testing.submission import client_tls, fast_queue, start_server, tls_files, upstream
 from testing.tenants import (
@@ -16,13 +23,18 @@ from testing.tenants import (
 from testing.webhooks import fast_alerts, webhook_receiver
 
 __all__ = [
+    "_dkim_key_pool",
     "_fast_password_hashing",
     "_fresh_cache",
+    "_no_outside_dns",
+    "_reused_dkim_keys",
     "alice",
     "alice_client",
     "bob",
     "bob_client",
     "client_tls",
+    "dns_zone",
+    "domain_verification",
     "fake_dns",
     "fast_alerts",
     "fast_queue",

@@ -21,7 +21,7 @@ from core.crypto import decrypt
 from core.errors import ServiceError
 from smtpusers.quota import consume_send_quota
 from smtpusers.services import create_smtp_user, update_smtp_user
-from testing.dns import PUBLIC_ADDRESS
+from testing.rebinding import PUBLIC_ADDRESS
 from testing.webhooks import WebhookReceiver
 
 

@@ -14,7 +14,7 @@ from core.network import (
     http_session,
     is_internal_address,
 )
-from testing.dns import PUBLIC_ADDRESS
+from testing.rebinding import PUBLIC_ADDRESS
 from testing.smtp import generate_self_signed_certificate
 
 

@@ -174,6 +174,15 @@ def classified_routes() -> dict[str, tuple[str, list["Probe"]]]:
             OBJECT_PAGE,
             object_page("/domains/{domain}/test/", to="bob@example.com"),
         ),
+        # Buttons (POST only): checking DNS or rotating a key of alice's domain.
+        "domains/<str:domain>/verify/": (
+            OBJECT_PAGE,
+            [post("/domains/{domain}/verify/", 404, answer=NOT_FOUND_PAGE)],
+        ),
+        "domains/<str:domain>/rotate-dkim/": (
+            OBJECT_PAGE,
+            [post("/domains/{domain}/rotate-dkim/", 404, answer=NOT_FOUND_PAGE)],
+        ),
         # --- API calls naming one of the owner's objects, in the body or the query.
         **smtp_api(
             ("editSmtp", "editSmtpUser"),
@@ -198,6 +207,22 @@ def classified_routes() -> dict[str, tuple[str, list["Probe"]]]:
             f"{prefix}/email/settings{slash}".lstrip("/"): (
                 OBJECT_API,
                 email_settings(prefix, slash=slash),
+            )
+            for prefix in EMAIL_API_PREFIXES
+            for slash in ("", "/")
+        },
+        **{
+            f"{prefix}/email/settings/verify{slash}".lstrip("/"): (
+                OBJECT_API,
+                [
+                    Probe(
+                        "POST",
+                        f"{prefix}/email/settings/verify{slash}?domain={{domain}}",
+                        404,
+                        auth=TOKEN_IN_HEADERS,
+                        answer=EMAIL_SETTINGS_NOT_FOUND,
+                    )
+                ],
             )
             for prefix in EMAIL_API_PREFIXES
             for slash in ("", "/")
@@ -800,6 +825,10 @@ def assert_answers_as_told(probe: Probe, response, ids: dict):
 
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
 RECORD_ID = re.compile(r'"_id":\s*"[0-9a-f]{24}"')
+# A new domain's random verification token and DKIM key (API.md §5's extras).
+DOMAIN_SECRETS = re.compile(
+    r"(?<=smtprelay-verification=)[0-9a-f]{32}|(?<=p=)[A-Za-z0-9+/=]+|sr\d{6}[0-9a-f]{4}"
+)
 
 
 def comparable(response, ids: dict, targets: set[str]) -> dict:
@@ -808,6 +837,7 @@ def comparable(response, ids: dict, targets: set[str]) -> dict:
     def general(text: str) -> str:
         for target in sorted(targets, key=lambda name: len(ids[name]), reverse=True):
             text = text.replace(ids[target], f"{{{target}}}")
+        text = DOMAIN_SECRETS.sub("…", text)
         return RECORD_ID.sub('"_id": "…"', CSRF_TOKEN.sub("csrf", text))
 
     return {

@@ -14,6 +14,7 @@ from testing.email_settings import (
     SEED_DOMAIN,
     call,
     create_setting,
+    seed_fields,
     seed_record,
     settings_url,
 )
@@ -40,8 +41,8 @@ def test_it_creates_settings_with_post_and_answers_the_seed_shape(client, alice,
     assert response.status_code == 200
     body = response.json()
     assert re.fullmatch(r"[0-9a-f]{24}", body["_id"])
-    assert body == expected_record(body["_id"], seed_record())
-    assert list(body) == ["_id", "provider", "description", "from", "options", "domain"]
+    assert seed_fields(body) == expected_record(body["_id"], seed_record())
+    assert list(body)[:6] == ["_id", "provider", "description", "from", "options", "domain"]
     stored = RelaySetting.objects.get()
     assert (stored.owner, stored.domain, stored.public_id) == (
         alice.owner,
@@ -63,7 +64,7 @@ def test_it_reads_settings_with_get(client, alice, prefix):
     response = call(client, "GET", settings_url(prefix, domain=SEED_DOMAIN), headers=alice.headers)
 
     assert response.status_code == 200
-    assert response.json() == expected_record(relay_setting.public_id, seed_record())
+    assert seed_fields(response.json()) == expected_record(relay_setting.public_id, seed_record())
 
 
 def test_it_accepts_credentials_as_query_parameters(client, alice):
@@ -72,7 +73,7 @@ def test_it_accepts_credentials_as_query_parameters(client, alice):
 
     response = call(client, "GET", url)
 
-    assert response.json() == expected_record(relay_setting.public_id, seed_record())
+    assert seed_fields(response.json()) == expected_record(relay_setting.public_id, seed_record())
 
 
 def test_it_accepts_credentials_as_body_fields(client, alice):
@@ -81,7 +82,7 @@ def test_it_accepts_credentials_as_body_fields(client, alice):
     response = call(client, "POST", settings_url(domain=SEED_DOMAIN), body=body)
 
     assert response.status_code == 200
-    assert response.json() == expected_record(response.json()["_id"], seed_record())
+    assert seed_fields(response.json()) == expected_record(response.json()["_id"], seed_record())
     assert RelaySetting.objects.filter(owner=alice.owner).count() == 1
 
 
@@ -106,7 +107,7 @@ def test_it_replaces_the_whole_record_on_a_second_post_and_keeps_the_id(client, 
         client, "POST", settings_url(domain=SEED_DOMAIN), headers=alice.headers, body=replacement
     )
 
-    assert response.json() == expected_record(relay_setting.public_id, replacement)
+    assert seed_fields(response.json()) == expected_record(relay_setting.public_id, replacement)
     assert "auth" not in response.json()["options"]
     stored = RelaySetting.objects.get()
     assert (stored.port, stored.auth_user, stored.auth_password_encrypted) == (587, "", "")
@@ -126,7 +127,7 @@ def test_it_replaces_an_existing_record_with_put(client, alice, prefix):
     )
 
     assert response.status_code == 200
-    assert response.json() == expected_record(relay_setting.public_id, replacement)
+    assert seed_fields(response.json()) == expected_record(relay_setting.public_id, replacement)
     stored = RelaySetting.objects.get()
     assert stored.description == "My updated setting"
     assert selectors.auth_password_of(stored) == "n3w-pass"
@@ -193,7 +194,7 @@ def test_it_fills_defaults_for_left_out_optional_fields(client, alice):
         client, "POST", settings_url(domain="example.com"), headers=alice.headers, body=record
     )
 
-    assert response.json() == expected_record(
+    assert seed_fields(response.json()) == expected_record(
         response.json()["_id"],
         {
             "provider": "smtp",

@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from relaysettings.models import RelaySetting
+from testing.email_settings import seed_fields
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 
@@ -66,9 +67,12 @@ def test_it_answers_the_seeds_curl_examples_as_documented(live_server, alice):
     put = curl("-XPUT", "-H", key, "-H", token, "-H", json_type, "-d", SEED_UPDATE_BODY, plain)
     deleted = curl("-XDELETE", "-H", token, "-H", key, plain)
 
-    assert created == (200, seed_record("My Setting", public_id))
-    assert read == (200, seed_record("My Setting", public_id))
-    assert updated == (200, seed_record("My updated setting", public_id))
-    assert put == (200, seed_record("My updated setting", public_id))
+    assert (created[0], seed_fields(created[1])) == (200, seed_record("My Setting", public_id))
+    assert (read[0], seed_fields(read[1])) == (200, seed_record("My Setting", public_id))
+    assert (updated[0], seed_fields(updated[1])) == (
+        200,
+        seed_record("My updated setting", public_id),
+    )
+    assert (put[0], seed_fields(put[1])) == (200, seed_record("My updated setting", public_id))
     assert deleted == (200, {"status": "OK", "Info": "Removed 1 record."})
     assert not RelaySetting.objects.exists()

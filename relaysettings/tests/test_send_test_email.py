@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import pytest
 
 from relaysettings import services
-from testing.dns import PUBLIC_ADDRESS
 from testing.email_settings import (
     PREFIXES,
     SEED_DOMAIN,
@@ -16,6 +15,7 @@ from testing.email_settings import (
     send_test_url,
     smtp_settings_for,
 )
+from testing.rebinding import PUBLIC_ADDRESS
 from testing.smtp import CatchingHandler, TlsCertificate, generate_self_signed_certificate
 
 RECIPIENT = "rcpt@example.net"

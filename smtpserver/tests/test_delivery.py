@@ -8,7 +8,7 @@ from mailqueue.delivery import DeliveryWorkers
 from mailqueue.models import QueuedMessage
 from mailqueue.services import MAIL_QUEUE, accept_message
 from smtpusers.services import create_smtp_user
-from testing.dns import PUBLIC_ADDRESS
+from testing.rebinding import PUBLIC_ADDRESS
 from testing.submission import (
     Upstream,
     free_port,
