@@ -19,7 +19,7 @@ def internal_address_of(host: str, port: int) -> IPAddress | None:
     resolve. (Resolved again when connecting: a DNS answer that changes in between is not
     caught.)"""
     for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if is_internal_address(address):
             return address
     return None

@@ -9,33 +9,42 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.db import close_old_connections, connections, transaction
 from django.db.models import F, Model
 
 logger = logging.getLogger(__name__)
 
+QueueRow = TypeVar("QueueRow", bound=Model)
+
 
 def claim_next(
-    model: type[Model], *, due_statuses: list[str], claimed_status: str, now: datetime, lease
-) -> Model | None:
+    model: type[QueueRow],
+    *,
+    due_statuses: list[str],
+    claimed_status: str,
+    now: datetime,
+    lease: timedelta,
+) -> QueueRow | None:
     """Take the next due row of `model` (fields status, attempts, next_attempt_at), or None.
 
     SKIP LOCKED lets several workers claim side by side on PostgreSQL; the conditional UPDATE
     makes a claim exclusive on any database.
     """
     with transaction.atomic():
-        row = (
-            model.objects.select_for_update(skip_locked=True)
+        # Any: the queue fields (status, attempts, next_attempt_at) are not Model's.
+        row: Any = (
+            model._default_manager.select_for_update(skip_locked=True)
             .filter(status__in=due_statuses, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "id")
             .first()
         )
         if row is None:
             return None
-        claimed = model.objects.filter(pk=row.pk, status=row.status, attempts=row.attempts).update(
-            status=claimed_status, attempts=F("attempts") + 1, next_attempt_at=now + lease
-        )
+        claimed = model._default_manager.filter(
+            pk=row.pk, status=row.status, attempts=row.attempts
+        ).update(status=claimed_status, attempts=F("attempts") + 1, next_attempt_at=now + lease)
         if not claimed:
             return None
     row.status = claimed_status
@@ -44,7 +53,7 @@ def claim_next(
     return row
 
 
-def finish_claim(row: Model, claimed_status: str, **changes) -> bool:
+def finish_claim(row: Any, claimed_status: str, **changes: object) -> bool:
     """Record an outcome on a claimed row, unless the claim was lost meanwhile (it lapsed and
     another worker claimed the row again)."""
     updated = (
