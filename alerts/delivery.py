@@ -4,7 +4,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -98,7 +100,7 @@ def _check_resolved_addresses(url: str) -> None:
         return
     parts = urlsplit(url)
     try:
-        address = internal_address_of(parts.hostname, parts.port or 443)
+        address = internal_address_of(cast(str, parts.hostname), parts.port or 443)
     except OSError as error:
         raise OSError(f"Cannot resolve {parts.hostname}: {error}") from None
     if address is not None:
@@ -143,13 +145,16 @@ def _post_webhook(delivery: AlertDelivery, alert: QuotaAlert) -> int:
     return response.status_code
 
 
-_SENDERS = {AlertDelivery.Channel.EMAIL: _send_email, AlertDelivery.Channel.WEBHOOK: _post_webhook}
+_SENDERS: dict[str, Callable[[AlertDelivery, QuotaAlert], int | None]] = {
+    AlertDelivery.Channel.EMAIL: _send_email,
+    AlertDelivery.Channel.WEBHOOK: _post_webhook,
+}
 
 
 def deliver(delivery: AlertDelivery) -> None:
     """Send one claimed delivery and record the outcome (and where it went, in `target`)."""
     alert = QuotaAlert.objects.get(pk=delivery.alert_id)
-    failure = {}
+    failure: dict[str, Any] = {}
     try:
         response_code = _SENDERS[delivery.channel](delivery, alert)
     except PermanentFailure as error:

@@ -104,6 +104,7 @@ def send_message(
     _check_destination(target)
     context = _tls_context(target.reject_unauthorized)
     try:
+        connection: smtplib.SMTP
         if target.secure:
             connection = smtplib.SMTP_SSL(
                 target.host, target.port, timeout=timeout, context=context

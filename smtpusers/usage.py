@@ -7,6 +7,7 @@ into the words of a refusal (SMTP replies, the dashboard's notices, last_refusal
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import cast
 
 from smtpusers.models import day_start, hour_start, used_in_window
 
@@ -108,7 +109,9 @@ def _messages(count: int) -> str:
 
 def limit_reached_text(window: WindowUsage, smtp_user_name: str) -> str:
     """What an SMTP client, the dashboard and the admin are told when `window` is exhausted."""
-    reached = f"{window.window} limit of {_messages(window.limit)} reached for {smtp_user_name}"
+    # An exhausted window has a limit.
+    limit = cast(int, window.limit)
+    reached = f"{window.window} limit of {_messages(limit)} reached for {smtp_user_name}"
     if window.window == HOURLY:
         return f"{reached}; resets at {window.resets_at:%H:%M} UTC"
     if window.window == DAILY:
