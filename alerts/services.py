@@ -3,6 +3,7 @@
 import json
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -38,11 +39,11 @@ def threshold_count(limit: int, threshold: int) -> int:
     return max(1, -(-limit * threshold // 100))
 
 
-def _stored_thresholds(raw) -> dict[str, list[int]]:
+def _stored_thresholds(raw: object) -> dict[str, list[int]]:
     """The thresholds as the quota UPDATE returned them: JSON text, a dict, or None."""
     if raw is None:
         return default_quota_thresholds()
-    return json.loads(raw) if isinstance(raw, str | bytes) else raw
+    return cast(dict[str, list[int]], json.loads(raw) if isinstance(raw, str | bytes) else raw)
 
 
 # --- Raising alerts (inside the transaction that counts a message) --------------------------
@@ -56,7 +57,7 @@ _INSERT_ALERTS_SQL = (
 )
 
 
-def _crossings(counted, *, now: datetime) -> list[QuotaAlert]:
+def _crossings(counted: Any, *, now: datetime) -> list[QuotaAlert]:
     """The alerts that this counted message (smtpusers.services.CountedMessage) crosses.
 
     Counts rise by exactly one per message, under the row lock of the counting UPDATE, so
@@ -115,13 +116,15 @@ def _insert_new_alerts(alerts: list[QuotaAlert]) -> list[int]:
 
 
 def _channels_of(alert_settings: AlertSettings) -> list[str]:
-    channels = [Channel.EMAIL] if alert_settings.email_enabled else []
+    channels: list[str] = [Channel.EMAIL] if alert_settings.email_enabled else []
     if alert_settings.webhook_url:
         channels.append(Channel.WEBHOOK)
     return channels
 
 
-def _queue_deliveries(owner_id: int, alert_ids: list[int], channels: list[str], *, now) -> None:
+def _queue_deliveries(
+    owner_id: int, alert_ids: list[int], channels: list[str], *, now: datetime
+) -> None:
     AlertDelivery.objects.bulk_create(
         AlertDelivery(
             owner_id=owner_id,
@@ -135,7 +138,7 @@ def _queue_deliveries(owner_id: int, alert_ids: list[int], channels: list[str], 
     )
 
 
-def raise_quota_alerts(counted, *, now: datetime) -> list[int]:
+def raise_quota_alerts(counted: Any, *, now: datetime) -> list[int]:
     """Raise the alerts a counted message crosses, once each; returns the new alerts' ids.
 
     Called by smtpusers.services.consume_send_quota in its transaction. A message that
@@ -164,7 +167,7 @@ def _locked_settings(owner: Owner) -> AlertSettings:
 
 
 def update_alert_settings(
-    owner: Owner, *, quota_thresholds: dict, email_enabled: bool, webhook_url
+    owner: Owner, *, quota_thresholds: dict[str, object], email_enabled: bool, webhook_url: object
 ) -> tuple[AlertSettings, str | None]:
     """Save the owner's thresholds ({window: "80, 100"}), email switch and webhook URL.
 
@@ -283,7 +286,7 @@ def record_failed_attempt(
     permanent: bool = False,
 ) -> bool:
     """A failed attempt: retried with backoff, or given up (permanent, or the last attempt)."""
-    changes = {
+    changes: dict[str, object] = {
         "target": target[:1000],
         "response_code": response_code,
         "last_error": error[:LAST_ERROR_MAX_LENGTH],

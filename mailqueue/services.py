@@ -70,7 +70,7 @@ def claim_next_message(*, now: datetime) -> QueuedMessage | None:
     )
 
 
-def _finish(message: QueuedMessage, **changes) -> bool:
+def _finish(message: QueuedMessage, **changes: object) -> bool:
     """Record an outcome, unless the claim was lost meanwhile (lapsed and re-claimed)."""
     return finish_claim(message, Status.SENDING, **changes)
 
@@ -98,7 +98,7 @@ def retry_delay(attempts: int) -> timedelta:
 def record_failure(message: QueuedMessage, *, now: datetime, error: str, permanent: bool) -> bool:
     """A failed attempt: retried later, or given up (permanent error, or past the expiry)."""
     expires_at = message.created_at + timedelta(seconds=settings.MAILQUEUE_EXPIRY_SECONDS)
-    changes = {"last_error": error[:LAST_ERROR_MAX_LENGTH]}
+    changes: dict[str, object] = {"last_error": error[:LAST_ERROR_MAX_LENGTH]}
     if permanent:
         changes["status"] = Status.FAILED
     elif now >= expires_at:

@@ -1,8 +1,10 @@
 """Every change to SMTP users goes through these functions, whatever the caller."""
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -47,11 +49,13 @@ def _target(smtp_user_name: str) -> str:
     return f"SMTP user {smtp_user_name}"
 
 
-def _readable(field: str, value):
+def _readable(field: str, value: Any) -> object:
     return status_name(value) if field == "is_enabled" else value
 
 
-def _audit_changes(smtp_user: SmtpUser, changed: list[str], new_values: dict) -> dict:
+def _audit_changes(
+    smtp_user: SmtpUser, changed: list[str], new_values: dict[str, object]
+) -> dict[str, object]:
     return {
         ("status" if field == "is_enabled" else field): [
             _readable(field, getattr(smtp_user, field)),
@@ -62,7 +66,7 @@ def _audit_changes(smtp_user: SmtpUser, changed: list[str], new_values: dict) ->
 
 
 def create_smtp_user(
-    owner: Owner, *, total_limit, hourly_limit, daily_limit=None
+    owner: Owner, *, total_limit: object, hourly_limit: object, daily_limit: object = None
 ) -> tuple[SmtpUser, str]:
     """A new enabled SMTP user; returns it with its plaintext password (shown once).
 
@@ -103,12 +107,12 @@ def create_smtp_user(
 def update_smtp_user(
     owner: Owner,
     *,
-    smtp_user_name,
-    total_limit=None,
-    hourly_limit=None,
-    daily_limit=None,
-    status=None,
-    allowed_networks=None,
+    smtp_user_name: object,
+    total_limit: object = None,
+    hourly_limit: object = None,
+    daily_limit: object = None,
+    status: object = None,
+    allowed_networks: object = None,
 ) -> SmtpUser:
     """Change the given fields; a None argument keeps the stored value.
 
@@ -116,7 +120,7 @@ def update_smtp_user(
     address log in.
     """
     smtp_user_name = parse_smtp_user_name(smtp_user_name)
-    changes = {}
+    changes: dict[str, object] = {}
     if total_limit is not None:
         changes["total_limit"] = parse_limit(total_limit, field="total_limit")
     if hourly_limit is not None:
@@ -143,7 +147,9 @@ def update_smtp_user(
     return smtp_user
 
 
-def set_smtp_users_status(owner: Owner, *, smtp_user_names, status) -> int:
+def set_smtp_users_status(
+    owner: Owner, *, smtp_user_names: Iterable[object], status: object
+) -> int:
     """Enable or disable several of the owner's SMTP users at once; returns how many matched."""
     is_enabled = parse_status(status)
     names = [parse_smtp_user_name(name) for name in smtp_user_names]
@@ -167,7 +173,7 @@ def set_smtp_users_status(owner: Owner, *, smtp_user_names, status) -> int:
         return matching.count()
 
 
-def reset_smtp_password(owner: Owner, *, smtp_user_name) -> tuple[SmtpUser, str]:
+def reset_smtp_password(owner: Owner, *, smtp_user_name: object) -> tuple[SmtpUser, str]:
     """A fresh password for the SMTP user; returns it in plaintext (shown once)."""
     smtp_user_name = parse_smtp_user_name(smtp_user_name)
     password = generate_smtp_password()
@@ -302,14 +308,16 @@ _COUNT_USAGE_HOUR_SQL = (
 _QUOTA_ATTEMPTS = 3
 
 
-def _as_datetime(value) -> datetime:
+def _as_datetime(value: datetime | str) -> datetime:
     """A datetime column read by raw SQL (SQLite answers text) as an aware UTC datetime."""
     if isinstance(value, str):
-        value = parse_datetime(value)
+        value = cast(datetime, parse_datetime(value))
     return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
 
-def _count_message(smtp_user_id: int, *, now: datetime, client_ip: str | None):
+def _count_message(
+    smtp_user_id: int, *, now: datetime, client_ip: str | None
+) -> "CountedMessage | None":
     """Count one message in every window, or None when a limit or the status forbids it."""
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
