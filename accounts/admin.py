@@ -4,6 +4,8 @@ Owner and token changes go through accounts.services; logins are edited with Dja
 forms (password hashing and validators), with emails stored as the services store them.
 """
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -202,6 +204,8 @@ class ApiTokenAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
 
 class LoginEmailMixin:
     """Emails stored as the login services store them (lowercased), so uniqueness holds."""
+
+    cleaned_data: dict[str, Any]  # a mixin for a form, which has it
 
     def clean_email(self):
         return by_service_rule(parse_login_email, self.cleaned_data["email"])

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
@@ -25,10 +26,10 @@ class Owner(models.Model):
         return f"{self.name} ({self.owner_id})"
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create_user(self, email, password, **extra_fields):
+    def _create_user(self, email: str, password: str | None, **extra_fields: Any) -> "User":
         if not email:
             raise ValueError("A login needs an email address")
         user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
@@ -36,16 +37,18 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def get_by_natural_key(self, email):
+    def get_by_natural_key(self, email: str | None) -> "User":
         # Emails are stored lowercase; sign-in accepts any letter case.
         return self.get(email__iexact=email)
 
-    def create_user(self, email, password=None, **extra_fields):
+    def create_user(self, email: str, password: str | None = None, **extra_fields: Any) -> "User":
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)
 
-    def create_superuser(self, email, password=None, **extra_fields):
+    def create_superuser(
+        self, email: str, password: str | None = None, **extra_fields: Any
+    ) -> "User":
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra_fields)
@@ -54,7 +57,7 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A login: a customer's dashboard login (with an owner) or a staff member (without)."""
 
-    username = None
+    username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     # Several logins may share one owner; staff logins have none.
     owner = models.ForeignKey(
@@ -62,9 +65,9 @@ class User(AbstractUser):
     )
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     def __str__(self):
         return self.email

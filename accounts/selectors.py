@@ -11,5 +11,5 @@ def api_tokens_for(owner: Owner) -> QuerySet[ApiToken]:
     return owned_by(owner, ApiToken).order_by("-created_at", "-id")
 
 
-def api_token_for(owner: Owner, token_id) -> ApiToken:
+def api_token_for(owner: Owner, token_id: object) -> ApiToken:
     return get_owned(owner, ApiToken, not_found="API token not found", pk=token_id)

@@ -1,5 +1,7 @@
 """Input rules for owners and staff logins, shared by the services (and so by every surface)."""
 
+from typing import cast
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -7,7 +9,7 @@ from django.core.validators import validate_email
 from accounts.models import Owner, User
 from core.errors import ServiceError
 
-OWNER_NAME_MAX_LENGTH = Owner._meta.get_field("name").max_length
+OWNER_NAME_MAX_LENGTH = cast(int, Owner._meta.get_field("name").max_length)
 
 
 def parse_name(value, *, label: str, max_length: int) -> str:

@@ -1,8 +1,11 @@
+from django.db.models import QuerySet
+
+from accounts.models import Owner
 from audit.models import AuditEvent
 from core.tenancy import owned_by
 
 
-def audit_events_for(owner, *, action_prefix: str | None = None):
+def audit_events_for(owner: Owner, *, action_prefix: str | None = None) -> QuerySet[AuditEvent]:
     events = owned_by(owner, AuditEvent).order_by("-created_at", "-id")
     if action_prefix:
         events = events.filter(action__startswith=action_prefix)

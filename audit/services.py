@@ -1,10 +1,15 @@
 """Recording audit events. Called by the services of every app, inside their transaction."""
 
+from collections.abc import Mapping
+
+from accounts.models import Owner
 from audit.models import AuditEvent
 from core.actors import current_actor
 
 
-def record_event(owner, *, action: str, target: str, changes: dict | None = None) -> AuditEvent:
+def record_event(
+    owner: Owner, *, action: str, target: str, changes: Mapping[str, object] | None = None
+) -> AuditEvent:
     actor = current_actor()
     return AuditEvent.objects.create(
         owner=owner,

@@ -23,7 +23,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -113,7 +117,7 @@ def create_bench_owner() -> BenchOwner:
         name="Benchmark owner", email="bench@example.com", password=secrets.token_urlsafe(16)
     )
     client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(login)
+    client.force_login(cast("User", login))
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     return BenchOwner(owner, owner.owner_id, token, f"{settings.SESSION_COOKIE_NAME}={session}")
 
@@ -354,7 +358,7 @@ _TIME_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600
 
 
 def _milliseconds(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text).groups()
+    number, unit = cast(re.Match[str], re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)).groups()
     return float(number) * _TIME_UNITS_MS[unit]
 
 
@@ -659,7 +663,8 @@ def machine_description(options) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         postgres_version = cursor.fetchone()[0]
-    memory_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    memory = cast(re.Match[str], re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()))
+    memory_kb = int(memory.group(1))
     cpu_model = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
     wrk_version = subprocess.run(  # noqa: S603
         [wrk_path(), "--version"], capture_output=True, text=True, check=False

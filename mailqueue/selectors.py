@@ -1,5 +1,7 @@
 """Reads of the mail queue, scoped to an owner."""
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from accounts.models import Owner
@@ -29,7 +31,7 @@ def queued_messages_for(owner: Owner) -> QuerySet[QueuedMessage]:
     )
 
 
-def recent_refusals_for(owner: Owner, *, since) -> QuerySet[SmtpUser]:
+def recent_refusals_for(owner: Owner, *, since: datetime) -> QuerySet[SmtpUser]:
     """The owner's SMTP users whose latest refused message (a limit or the status; the message
     itself is not kept) came after `since`, most recent first."""
     return (

@@ -4,6 +4,8 @@ The forms only shape input into the API's record and call the services; every ru
 relaysettings.validators, and a ServiceError comes back as errors on the matching fields.
 """
 
+from typing import cast
+
 from django import forms
 
 from core.errors import ServiceError
@@ -150,7 +152,9 @@ class RelaySettingForm(forms.Form):
         try:
             relay_setting, _ = services.save_relay_setting(
                 owner,
-                domain=self.cleaned_data["domain"] if creating else self.relay_setting.domain,
+                domain=self.cleaned_data["domain"]
+                if creating
+                else cast(RelaySetting, self.relay_setting).domain,
                 data=record,
                 create_only=creating,
                 replace_only=not creating,

@@ -18,7 +18,7 @@ def relay_settings_for(owner: Owner) -> QuerySet[RelaySetting]:
     return owned_by(owner, RelaySetting).prefetch_related("dkim_keys").order_by("domain", "id")
 
 
-def relay_setting_for(owner: Owner, domain) -> RelaySetting:
+def relay_setting_for(owner: Owner, domain: object) -> RelaySetting:
     """The owner's settings for `domain` (any case, Unicode or IDNA), or NotFoundError.
 
     A malformed domain raises the validation error (a ServiceError) instead.

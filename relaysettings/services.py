@@ -46,8 +46,8 @@ CHECK_VERIFIED_EVERY = timedelta(days=1)
 def save_relay_setting(
     owner: Owner,
     *,
-    domain,
-    data,
+    domain: object,
+    data: object,
     create_only: bool = False,
     replace_only: bool = False,
     keep_password_if_blank: bool = False,
@@ -86,7 +86,7 @@ def _save(
                 f"{record.domain} already has email settings; edit them instead", field="domain"
             )
         created = relay_setting is None
-        if created:
+        if relay_setting is None:
             relay_setting = RelaySetting(owner=owner, domain=record.domain)
         new_values = record.model_fields()
         changes = {
@@ -128,7 +128,7 @@ def _password_ciphertext(record: RelaySettingInput, relay_setting: RelaySetting)
     raise InvalidFieldsError({"options.auth.pass": "pass is required"})
 
 
-def delete_relay_setting(owner: Owner, *, domain) -> int:
+def delete_relay_setting(owner: Owner, *, domain: object) -> int:
     """Remove the owner's settings for `domain`; returns how many records went (0 or 1)."""
     domain = parse_domain(domain)
     with transaction.atomic():
@@ -179,7 +179,7 @@ def build_test_message(relay_setting: RelaySetting, *, to: str) -> EmailMessage:
     return message
 
 
-def send_test_email(owner: Owner, *, domain, to) -> None:
+def send_test_email(owner: Owner, *, domain: object, to: object) -> None:
     """Send a test message to `to` through the owner's settings for `domain`.
 
     Raises ServiceError carrying the upstream's reply (or the connection problem) verbatim.

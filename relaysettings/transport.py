@@ -125,6 +125,7 @@ def send_message(
     addresses = _checked_addresses(target)
     context = _tls_context(target.reject_unauthorized)
     try:
+        connection: smtplib.SMTP
         if target.secure:
             connection = _CheckedAddressSMTPSSL(
                 target.host, target.port, addresses=addresses, timeout=timeout, context=context

@@ -7,7 +7,9 @@ GET answer (with `_id` and `domain`) can be sent back as it is.
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import idna
 from django.core.exceptions import ValidationError
@@ -120,6 +122,7 @@ def parse_email_address(value, *, field: str) -> str:
         _validate_email(address)
     except ValidationError:
         raise error from None
+    domain: str | None
     local_part, domain = address.rsplit("@", 1)
     if not domain.startswith("["):
         domain = _host_name(domain)
@@ -204,14 +207,14 @@ class _FieldErrors:
     def __init__(self):
         self.errors: dict[str, str] = {}
 
-    def take(self, parse, *args, **kwargs):
+    def take(self, parse: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """The parsed value, or None after noting the field's error."""
         try:
             return parse(*args, **kwargs)
         except DomainRequiredError:
             raise
         except ServiceError as error:
-            self.errors[error.field] = error.message
+            self.errors[cast(str, error.field)] = error.message
             return None
 
 
@@ -233,6 +236,12 @@ def parse_relay_setting(*, domain, data, allow_blank_password: bool = False) -> 
 
     # Without a usable `options`, its fields are not checked: one error says it all.
     options = errors.take(parse_object, data.get("options"), field="options", required=True)
+    # Any: each is set only where its parser succeeded, and used only when no field failed.
+    host: Any
+    port: Any
+    secure: Any
+    debug: Any
+    reject_unauthorized: Any
     host = port = secure = debug = reject_unauthorized = None
     auth_user, auth_password = "", None
     if options is not None:

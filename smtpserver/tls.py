@@ -22,7 +22,7 @@ def generate_self_signed_certificate(cert_file: Path, key_file: Path, *, hostnam
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
     now = datetime.datetime.now(datetime.UTC)
-    alt_names = {x509.DNSName(hostname), x509.DNSName("localhost")}
+    alt_names: set[x509.GeneralName] = {x509.DNSName(hostname), x509.DNSName("localhost")}
     alt_names.add(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
     certificate = (
         x509.CertificateBuilder()

@@ -68,7 +68,7 @@ class SmtpUserAddForm(forms.ModelForm):
 
     class Meta:
         model = SmtpUser
-        fields = ("owner", "total_limit", "hourly_limit", "daily_limit")
+        fields: tuple[str, ...] = ("owner", "total_limit", "hourly_limit", "daily_limit")
 
     def clean_total_limit(self):
         return by_service_rule(parse_limit, self.cleaned_data["total_limit"], field="total_limit")
@@ -219,7 +219,7 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         return self.fieldsets if obj else self.add_fieldsets
 
-    def get_form(self, request, obj=None, **kwargs):
+    def get_form(self, request, obj=None, **kwargs):  # type: ignore[override]
         if obj is None:
             kwargs["form"] = self.add_form
         return super().get_form(request, obj, **kwargs)

@@ -47,7 +47,7 @@ def smtp_users_matching(
     )
 
 
-def smtp_user_counts_for(owner: Owner) -> dict:
+def smtp_user_counts_for(owner: Owner) -> dict[str, int]:
     """{"enabled": n, "disabled": n, "total": n} in one aggregate query."""
     return owned_by(owner, SmtpUser).aggregate(
         enabled=Count("id", filter=Q(is_enabled=True)),

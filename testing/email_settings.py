@@ -3,6 +3,7 @@ pointing at test SMTP servers."""
 
 import copy
 import json
+from typing import Any
 from urllib.parse import urlencode
 
 from relaysettings import services
@@ -40,7 +41,7 @@ def seed_record(**changes) -> dict:
     record = copy.deepcopy(SEED_RECORD)
     for path, value in changes.items():
         *parents, leaf = path.split("__")
-        target = record
+        target: Any = record
         for parent in parents:
             target = target[parent]
         target[leaf] = value

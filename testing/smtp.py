@@ -14,6 +14,7 @@ Pytest fixtures (import them into a conftest.py to use them):
   stopped at teardown.
 """
 
+import asyncio
 import email
 import email.policy
 import logging
@@ -21,6 +22,7 @@ import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -112,7 +114,7 @@ class _EphemeralPortController(Controller):
     """Binds port 0 and learns the port the kernel chose before aiosmtpd's start-up probe."""
 
     def _trigger_server(self):
-        self.port = self.server.sockets[0].getsockname()[1]
+        self.port = cast(asyncio.Server, self.server).sockets[0].getsockname()[1]
         super()._trigger_server()
 
 
@@ -120,12 +122,13 @@ class SmtpServer:
     """A running aiosmtpd server; a context manager that stops it on exit."""
 
     def __init__(self, controller: _EphemeralPortController, handler: CatchingHandler):
-        self._controller = controller
+        self._controller: _EphemeralPortController | None = controller
         self.handler = handler
         self.host = LOCALHOST
 
     @property
     def port(self) -> int:
+        assert self._controller is not None, "the server is stopped"
         return self._controller.port
 
     @property
@@ -159,7 +162,7 @@ def start_smtp_server(
     starttls / implicit_tls: offer STARTTLS / speak TLS from the first byte with this certificate.
     """
     handler = handler or CatchingHandler()
-    options = {}
+    options: dict[str, Any] = {}
     if users is not None:
         options["authenticator"] = PasswordAuthenticator(users)
         options["auth_require_tls"] = starttls is not None

@@ -2,6 +2,7 @@
 logins, dashboard clients signed in as either owner, and a clean slate per test."""
 
 from dataclasses import dataclass
+from typing import cast
 
 import pytest
 from django.core.cache import cache
@@ -35,7 +36,7 @@ def _tenant(name: str) -> Tenant:
     owner, token, login = create_owner(
         name=name.title(), email=f"{name}@example.com", password=password
     )
-    return Tenant(owner=owner, token=token, login=login, password=password)
+    return Tenant(owner=owner, token=token, login=cast(User, login), password=password)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import cast
 
 import pytest
 
@@ -26,7 +27,8 @@ class WebhookReceiver:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
+        assert self.server is not None, "the receiver is not started"
+        host, port = cast(tuple[str, int], self.server.server_address[:2])
         return f"http://{host}:{port}/hooks/portal"
 
     def start(self) -> "WebhookReceiver":
@@ -52,6 +54,7 @@ class WebhookReceiver:
         return self
 
     def stop(self) -> None:
+        assert self.server is not None, "the receiver is not started"
         self.server.shutdown()
         self.server.server_close()
 

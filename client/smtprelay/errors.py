@@ -96,7 +96,9 @@ def error_from_answer(status_code: int, body: dict) -> Error:
     name = body.get("name") or body.get("type")
     if not isinstance(name, str):
         name = None
-    error_class = _ERRORS_BY_NAME.get(name) or _ERRORS_BY_STATUS.get(status_code, GeneralError)
+    error_class = (name and _ERRORS_BY_NAME.get(name)) or _ERRORS_BY_STATUS.get(
+        status_code, GeneralError
+    )
     if error_class is ValidationError and status_code == 404:
         error_class = NotFoundError
     message = body.get("message") or body.get("info") or body.get("Info") or "(no message)"

@@ -1,5 +1,6 @@
 """The OpenAPI schema: served, valid, and fuzzed with schemathesis against a live server."""
 
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given
@@ -38,6 +39,7 @@ def excluded_checks_for(path: str) -> list:
     return [positive_data_acceptance] if "/email/settings" in path else []
 
 
+@pytest.mark.slow
 def test_it_answers_fuzzed_calls_within_its_schema_and_never_with_5xx(live_server, alice, settings):
     # Fuzzing sends many bad credentials on purpose; the throttle has its own tests.
     settings.API_AUTH_FAILURE_LIMIT = 10**6

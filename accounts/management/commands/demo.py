@@ -1,9 +1,10 @@
 import secrets
+from typing import cast
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import Owner, User
 from accounts.services import create_api_token, create_owner
 
 DEMO_EMAIL = "demo@example.com"
@@ -24,7 +25,7 @@ class Command(BaseCommand):
             else:
                 login.set_password(password)
                 login.save(update_fields=["password"])
-                owner = login.owner
+                owner = cast(Owner, login.owner)  # the demo login is made with its owner
                 _, token = create_api_token(owner, name="demo")
         self.stdout.write(
             "\n".join(

@@ -58,7 +58,7 @@ class Command(BaseCommand):
             controller.start()
         except OSError as error:
             raise CommandError(f"Cannot listen on {host}: {error}") from None
-        if delivery:
+        if delivery and alerts:
             delivery.start()
             alerts.start()
         self.stdout.write(self._banner(host, controller.ports, cert_file, delivery))
@@ -66,7 +66,7 @@ class Command(BaseCommand):
             wait_for_termination()
         finally:
             controller.stop()
-            if delivery:
+            if delivery and alerts:
                 delivery.stop()
                 alerts.stop()
 
