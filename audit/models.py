@@ -1,13 +1,17 @@
 from django.db import models
 
-from accounts.models import Owner
-
 
 class AuditEvent(models.Model):
     """One change made to an owner's data: who, when, from where, what. Never a secret."""
 
+    # By label: accounts records its own events through audit.services, so audit imports
+    # nothing of accounts (docs/architecture.md).
     owner = models.ForeignKey(
-        Owner, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
+        "accounts.Owner",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="audit_events",
     )
     action = models.CharField(max_length=64)
     # What was changed, e.g. "SMTP user smtp12345678".
