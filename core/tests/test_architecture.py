@@ -22,11 +22,21 @@ EXTRA_PUBLIC_MODULES = {
 }
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node but those under `if TYPE_CHECKING:` (imports for annotations only)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
 def imported_modules(path: Path) -> list[tuple[int, str]]:
-    """Every module `path` imports, as dotted names (`from a import b` gives `a.b` too)."""
+    """Every module `path` imports at run time, as dotted names (`from a import b` gives `a.b`
+    too)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     found = []
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -79,6 +89,28 @@ def test_it_keeps_the_import_directions_of_the_architecture():
         for violation in violations_of(path)
     ]
     assert found == []
+
+
+def app_imports() -> dict[str, set[str]]:
+    """Which apps each app's product code imports (tests and migrations left out)."""
+    edges: dict[str, set[str]] = {app: set() for app in APPS}
+    for app in APPS:
+        for path in source_files(app):
+            if is_test_module(path):
+                continue
+            for _, module in imported_modules(path):
+                target = module.split(".")[0]
+                if target in APPS and target != app:
+                    edges[app].add(target)
+    return edges
+
+
+def test_it_has_no_import_cycle_between_apps():
+    edges = app_imports()
+    cycles = sorted(
+        (app, other) for app in edges for other in edges[app] if app < other and app in edges[other]
+    )
+    assert cycles == []
 
 
 def test_it_would_catch_a_forbidden_import(tmp_path, monkeypatch):
