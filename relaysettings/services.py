@@ -17,14 +17,9 @@ from core.crypto import encrypt
 from core.errors import InvalidFieldsError, NotFoundError, ServiceError
 from core.tenancy import owned_by
 from relaysettings import dkim, selectors, verification
-from relaysettings.dkim import signed as dkim_signed
 from relaysettings.models import DkimKey, DnsStatus, RelaySetting
-from relaysettings.transport import (
-    DEFAULT_TIMEOUT_SECONDS,
-    DeliveryError,
-    send_message,
-    target_for,
-)
+from relaysettings.transport import DEFAULT_TIMEOUT_SECONDS, send_message, target_for
+from relaysettings.transport import DeliveryError as DeliveryError
 from relaysettings.validators import (
     RelaySettingInput,
     parse_domain,
@@ -32,9 +27,13 @@ from relaysettings.validators import (
     parse_relay_setting,
     unicode_domain,
 )
-from relaysettings.verification import SenderDomainRefused
+from relaysettings.verification import SenderDomainRefused as SenderDomainRefused
 
 logger = logging.getLogger(__name__)
+
+# Part of this module's surface for other apps (mailqueue, smtpserver): DeliveryError and
+# SenderDomainRefused (imported "as" themselves to say so), and DKIM signing.
+dkim_signed = dkim.signed
 
 # Periodic checks (manage.py verifydomains): unverified domains hourly during their first
 # week, verified ones daily (a record that disappears takes the domain's verification away).
