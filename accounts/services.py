@@ -1,11 +1,14 @@
 """Every change to owners, logins and API tokens."""
 
 from datetime import timedelta
+from typing import cast
 
 from django.apps import apps as django_apps
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from rest_framework.request import Request
 
 from accounts.models import ApiToken, Owner, User
 from accounts.support import ensure_support_group
@@ -25,14 +28,14 @@ from core.tenancy import get_owned
 
 # last_used_at is written at most this often per token, to keep API calls to few queries.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-TOKEN_NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
+TOKEN_NAME_MAX_LENGTH = cast(int, ApiToken._meta.get_field("name").max_length)
 
 
 def _token_target(api_token: ApiToken) -> str:
     return f"API token {api_token.name} ({api_token.prefix}…)"
 
 
-def _clean_token_name(name) -> str:
+def _clean_token_name(name: object) -> str:
     return parse_name(name, label="Token name", max_length=TOKEN_NAME_MAX_LENGTH)
 
 
@@ -51,7 +54,7 @@ def create_api_token(owner: Owner, *, name: str) -> tuple[ApiToken, str]:
     return api_token, plaintext
 
 
-def revoke_api_token(owner: Owner, *, token_id) -> ApiToken:
+def revoke_api_token(owner: Owner, *, token_id: int) -> ApiToken:
     with transaction.atomic():
         api_token = get_owned(
             owner,
@@ -83,9 +86,9 @@ def create_owner(
     return owner, token, login
 
 
-def update_owner(owner: Owner, *, name=None, is_active=None) -> Owner:
+def update_owner(owner: Owner, *, name: object = None, is_active: object = None) -> Owner:
     """Rename and/or (de)activate an owner; an inactive owner's tokens and logins stop working."""
-    changes = {}
+    changes: dict[str, object] = {}
     if name is not None:
         changes["name"] = parse_owner_name(name)
     if is_active is not None:
@@ -120,14 +123,14 @@ def create_staff_member(*, email: str, password: str) -> User:
     return staff_member
 
 
-def _unused_login_email(email) -> str:
+def _unused_login_email(email: object) -> str:
     email = parse_login_email(email)
     if User.objects.filter(email=email).exists():
         raise ServiceError(f"A login with email {email} already exists", field="email")
     return email
 
 
-def authenticate_api_token(owner_id, token) -> ApiToken | None:
+def authenticate_api_token(owner_id: object, token: object) -> ApiToken | None:
     """The live token matching this owner_id and token, or None. One query in the common case."""
     if not isinstance(owner_id, str) or not isinstance(token, str) or not owner_id or not token:
         return None
@@ -145,7 +148,9 @@ def authenticate_api_token(owner_id, token) -> ApiToken | None:
     return api_token
 
 
-def authenticate_owner(request, *, owner_id, token) -> ApiToken:
+def authenticate_owner(
+    request: HttpRequest | Request, *, owner_id: object, token: object
+) -> ApiToken:
     api_token = authenticate_api_token(owner_id, token)
     if api_token is not None:
         set_actor(

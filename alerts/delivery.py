@@ -4,7 +4,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC
+from typing import TypedDict, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -98,7 +100,9 @@ def _checked_addresses(url: str) -> list[IPAddress]:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        return checked_addresses(parts.hostname, port, allow_internal=internal_targets_allowed())
+        # parse_webhook_url keeps only URLs that name a host.
+        host = cast(str, parts.hostname)
+        return checked_addresses(host, port, allow_internal=internal_targets_allowed())
     except InternalAddressError:
         raise PermanentFailure(f"{parts.hostname} resolves to an internal address") from None
     except OSError as error:
@@ -145,13 +149,25 @@ def _post_webhook(delivery: AlertDelivery, alert: QuotaAlert) -> int:
     return response.status_code
 
 
-_SENDERS = {AlertDelivery.Channel.EMAIL: _send_email, AlertDelivery.Channel.WEBHOOK: _post_webhook}
+# Keyed by the channel's value: a delivery read from the database holds a plain string.
+_SENDERS: dict[str, Callable[[AlertDelivery, QuotaAlert], int | None]] = {
+    AlertDelivery.Channel.EMAIL: _send_email,
+    AlertDelivery.Channel.WEBHOOK: _post_webhook,
+}
+
+
+class _Failure(TypedDict, total=False):
+    """How an attempt failed: record_failed_attempt's arguments."""
+
+    error: str
+    response_code: int
+    permanent: bool
 
 
 def deliver(delivery: AlertDelivery) -> None:
     """Send one claimed delivery and record the outcome (and where it went, in `target`)."""
     alert = QuotaAlert.objects.get(pk=delivery.alert_id)
-    failure = {}
+    failure: _Failure = {}
     try:
         response_code = _SENDERS[delivery.channel](delivery, alert)
     except PermanentFailure as error:
@@ -182,7 +198,7 @@ def deliver_due_alerts(*, stop: threading.Event | None = None) -> int:
     return work_through(services.ALERT_QUEUE, deliver, stop=stop)
 
 
-class AlertWorker(QueueWorker):
+class AlertWorker(QueueWorker[AlertDelivery]):
     """Delivers due alerts until stopped (run by runsmtp, or by manage.py deliveralerts)."""
 
     def __init__(self, *, name: str = "alert-delivery"):

@@ -12,7 +12,7 @@ WINDOW_CHOICES = [("hourly", "Hourly"), ("daily", "Daily"), ("total", "Total")]
 TOTAL_WINDOW_START = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def default_quota_thresholds() -> dict:
+def default_quota_thresholds() -> dict[str, list[int]]:
     return {"hourly": [80, 100], "daily": [80, 100], "total": [80, 100]}
 
 

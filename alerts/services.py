@@ -3,6 +3,7 @@
 import json
 import secrets
 from datetime import datetime
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -49,11 +50,12 @@ def threshold_count(limit: int, threshold: int) -> int:
     return max(1, -(-limit * threshold // 100))
 
 
-def _stored_thresholds(raw) -> dict[str, list[int]]:
+def _stored_thresholds(raw: object) -> dict[str, list[int]]:
     """The thresholds as the quota UPDATE returned them: JSON text, a dict, or None."""
     if raw is None:
         return default_quota_thresholds()
-    return json.loads(raw) if isinstance(raw, str | bytes) else raw
+    thresholds = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    return cast(dict[str, list[int]], thresholds)
 
 
 # --- Raising alerts (inside the transaction that counts a message) --------------------------
@@ -67,14 +69,22 @@ _INSERT_ALERTS_SQL = (
 )
 
 
-def _alert(owner_id, smtp_user_id, smtp_user_name, window: WindowUsage, threshold, **extra):
+def _alert(
+    owner_id: int,
+    smtp_user_id: int | None,
+    smtp_user_name: str,
+    window: WindowUsage,
+    threshold: int,
+    **extra: Any,
+) -> QuotaAlert:
     return QuotaAlert(
         owner_id=owner_id,
         smtp_user_id=smtp_user_id,
         smtp_user_name=smtp_user_name,
         window=window.window,
         window_start=window.started_at or TOTAL_WINDOW_START,
-        quota_limit=window.limit,
+        # Alerts are raised only in windows with a limit.
+        quota_limit=cast(int, window.limit),
         threshold=threshold,
         used=window.used,
         resets_at=window.resets_at,
@@ -131,13 +141,15 @@ def _insert_new_alerts(alerts: list[QuotaAlert]) -> list[int]:
 
 
 def _channels_of(alert_settings: AlertSettings) -> list[str]:
-    channels = [Channel.EMAIL] if alert_settings.email_enabled else []
+    channels: list[str] = [Channel.EMAIL] if alert_settings.email_enabled else []
     if alert_settings.webhook_url:
         channels.append(Channel.WEBHOOK)
     return channels
 
 
-def _queue_deliveries(owner_id: int, alert_ids: list[int], channels: list[str], *, now) -> None:
+def _queue_deliveries(
+    owner_id: int, alert_ids: list[int], channels: list[str], *, now: datetime
+) -> None:
     AlertDelivery.objects.bulk_create(
         AlertDelivery(
             owner_id=owner_id,
@@ -180,7 +192,11 @@ def _locked_settings(owner: Owner) -> AlertSettings:
 
 
 def update_alert_settings(
-    owner: Owner, *, quota_thresholds: dict, email_enabled: bool, webhook_url
+    owner: Owner,
+    *,
+    quota_thresholds: dict[str, Any],
+    email_enabled: bool,
+    webhook_url: str | None,
 ) -> tuple[AlertSettings, str | None]:
     """Save the owner's thresholds ({window: "80, 100"}), email switch and webhook URL.
 

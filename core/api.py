@@ -7,6 +7,7 @@ errors). Each API subclasses ApiView and says only how an ApiError looks in its 
 
 import enum
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -120,7 +121,7 @@ class ApiView(APIView):
 class UnknownCallMixin:
     """Any other path under an API's prefixes: that API's envelope, not Django's HTML 404."""
 
-    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    http_method_names: Sequence[str] = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def initial(self, request, *args, **kwargs):
         raise Http404()

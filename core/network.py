@@ -7,6 +7,7 @@ that changes in between (public, then 127.0.0.1) lead inside."""
 
 import ipaddress
 import socket
+from typing import TYPE_CHECKING
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -95,7 +96,14 @@ def connect(
     raise last_error
 
 
-class _CheckedAddressConnection:
+if TYPE_CHECKING:
+    _ConnectionMixinBase = HTTPConnection
+else:
+    # A mixin, placed before HTTPConnection or HTTPSConnection (_CheckedAddressAdapter).
+    _ConnectionMixinBase = object
+
+
+class _CheckedAddressConnection(_ConnectionMixinBase):
     """A urllib3 connection whose socket goes to `addresses`; its host stays the name, so the
     Host header, TLS SNI and the certificate check all use the name."""
 

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
@@ -21,6 +22,17 @@ from django.db.models import F, Model
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
+
+# A queue's row: any model with the fields of a work row (`WorkRow`).
+RowT = TypeVar("RowT", bound=Model)
+
+
+class WorkRow(Protocol):
+    """The fields every queue's table has, besides its primary key."""
+
+    status: str
+    attempts: int
+    next_attempt_at: datetime
 
 
 def backoff(attempts: int, *, base_seconds: float, max_seconds: float) -> timedelta:
@@ -30,7 +42,7 @@ def backoff(attempts: int, *, base_seconds: float, max_seconds: float) -> timede
 
 
 @dataclass(frozen=True)
-class WorkQueue:
+class WorkQueue(Generic[RowT]):
     """A table of work rows (fields status, attempts, next_attempt_at) and its timings.
 
     The timings are the settings <settings_prefix>_LEASE_SECONDS (how long a claim holds),
@@ -38,7 +50,7 @@ class WorkQueue:
     idle worker looks), read at each use so that a changed setting applies at once.
     """
 
-    model: type[Model]
+    model: type[RowT]
     waiting_status: str
     claimed_status: str
     settings_prefix: str
@@ -49,7 +61,7 @@ class WorkQueue:
     def poll_seconds(self) -> float:
         return self._setting("POLL_SECONDS")
 
-    def claim_next(self, *, now: datetime) -> Model | None:
+    def claim_next(self, *, now: datetime) -> RowT | None:
         """Take the next due row, or None.
 
         SKIP LOCKED lets several workers claim side by side on PostgreSQL; the conditional
@@ -58,7 +70,7 @@ class WorkQueue:
         lease = timedelta(seconds=self._setting("LEASE_SECONDS"))
         with transaction.atomic():
             row = (
-                self.model.objects.select_for_update(skip_locked=True)
+                self.model._default_manager.select_for_update(skip_locked=True)
                 .filter(
                     status__in=[self.waiting_status, self.claimed_status], next_attempt_at__lte=now
                 )
@@ -67,36 +79,37 @@ class WorkQueue:
             )
             if row is None:
                 return None
-            claimed = self.model.objects.filter(
-                pk=row.pk, status=row.status, attempts=row.attempts
+            work_row = cast(WorkRow, row)
+            claimed = self.model._default_manager.filter(
+                pk=row.pk, status=work_row.status, attempts=work_row.attempts
             ).update(
                 status=self.claimed_status, attempts=F("attempts") + 1, next_attempt_at=now + lease
             )
             if not claimed:
                 return None
-        row.status = self.claimed_status
-        row.attempts += 1
-        row.next_attempt_at = now + lease
+        work_row.status = self.claimed_status
+        work_row.attempts += 1
+        work_row.next_attempt_at = now + lease
         return row
 
-    def record_success(self, row: Model, **changes) -> bool:
+    def record_success(self, row: RowT, **changes: Any) -> bool:
         """Record a finished row (`changes` name its final status), unless the claim was lost."""
         return self._finish(row, **changes)
 
     def record_failure(
         self,
-        row: Model,
+        row: RowT,
         *,
         now: datetime,
         give_up_as: str | None = None,
         retry_no_later_than: datetime | None = None,
-        **changes,
+        **changes: Any,
     ) -> bool:
         """A failed attempt: given up with the status `give_up_as`, or else due again after
         the backoff (and no later than `retry_no_later_than`)."""
         if give_up_as is not None:
             return self._finish(row, status=give_up_as, **changes)
-        retry_at = now + self.retry_delay(row.attempts)
+        retry_at = now + self.retry_delay(cast(WorkRow, row).attempts)
         if retry_no_later_than is not None:
             retry_at = min(retry_at, retry_no_later_than)
         return self._finish(row, status=self.waiting_status, next_attempt_at=retry_at, **changes)
@@ -109,11 +122,11 @@ class WorkQueue:
             max_seconds=self._setting("RETRY_MAX_SECONDS"),
         )
 
-    def _finish(self, row: Model, **changes) -> bool:
+    def _finish(self, row: RowT, **changes: Any) -> bool:
         """Record an outcome on a claimed row, unless the claim was lost meanwhile (it lapsed
         and another worker claimed the row again)."""
-        updated = self.model.objects.filter(
-            pk=row.pk, status=self.claimed_status, attempts=row.attempts
+        updated = self.model._default_manager.filter(
+            pk=row.pk, status=self.claimed_status, attempts=cast(WorkRow, row).attempts
         ).update(**changes)
         if updated:
             for field, value in changes.items():
@@ -122,7 +135,10 @@ class WorkQueue:
 
 
 def work_through(
-    queue: WorkQueue, work_on: Callable[[Model], object], *, stop: threading.Event | None = None
+    queue: WorkQueue[RowT],
+    work_on: Callable[[RowT], object],
+    *,
+    stop: threading.Event | None = None,
 ) -> int:
     """Claim and work on due rows until none is due (or `stop` is set); how many were tried.
 
@@ -138,11 +154,11 @@ def work_through(
     return attempted
 
 
-class QueueWorker(threading.Thread):
+class QueueWorker(threading.Thread, Generic[RowT]):
     """Works through `queue` whenever woken, and at least every poll interval, until stopped;
     `wake()` makes it look at once."""
 
-    def __init__(self, queue: WorkQueue, work_on: Callable[[Model], object], *, name: str):
+    def __init__(self, queue: WorkQueue[RowT], work_on: Callable[[RowT], object], *, name: str):
         super().__init__(name=name, daemon=True)
         self.queue = queue
         self._work_on = work_on

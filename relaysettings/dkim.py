@@ -9,7 +9,7 @@ import logging
 import secrets
 from functools import lru_cache
 
-import dkim
+import dkim  # type: ignore[import-untyped]  # dkimpy ships no type information
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.utils import timezone

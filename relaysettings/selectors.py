@@ -1,6 +1,7 @@
 """Reads of domain email settings, always scoped to one owner."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -74,7 +75,7 @@ def dkim_keys_of(relay_setting: RelaySetting) -> list[DkimKey]:
     return list(relay_setting.dkim_keys.all())
 
 
-def relay_setting_and_keys(owner: Owner, domain) -> tuple[RelaySetting, list[DkimKey]]:
+def relay_setting_and_keys(owner: Owner, domain: object) -> tuple[RelaySetting, list[DkimKey]]:
     """relay_setting_for and dkim_keys_of in one query (the API's GET): the keys joined with
     their settings; a second query only for settings without keys."""
     domain = parse_domain(domain)
@@ -119,7 +120,15 @@ def dns_records_of(relay_setting: RelaySetting) -> list[DnsRecord]:
     domain, zone = relay_setting.domain, relay_setting.dns_zone
     findings = relay_setting.dns_findings or {}
 
-    def row(key, purpose, name, value, finding, *, required=True):
+    def row(
+        key: str,
+        purpose: str,
+        name: str,
+        value: str,
+        finding: dict[str, Any] | None,
+        *,
+        required: bool = True,
+    ) -> DnsRecord:
         finding = finding or {}
         return DnsRecord(
             key=key,
@@ -141,7 +150,7 @@ def dns_records_of(relay_setting: RelaySetting) -> list[DnsRecord]:
             findings.get("ownership"),
         )
     ]
-    key_purposes = {
+    key_purposes: dict[str, str] = {
         DkimKey.State.ACTIVE: "DKIM signing key",
         DkimKey.State.NEXT: "DKIM new key (publish it: signing switches once it is seen)",
         DkimKey.State.RETIRING: "DKIM old key (keep until {:%Y-%m-%d}, then remove)",

@@ -17,14 +17,9 @@ from core.crypto import encrypt
 from core.errors import InvalidFieldsError, NotFoundError, ServiceError
 from core.tenancy import owned_by
 from relaysettings import dkim, selectors, verification
-from relaysettings.dkim import signed as dkim_signed
 from relaysettings.models import DkimKey, DnsStatus, RelaySetting
-from relaysettings.transport import (
-    DEFAULT_TIMEOUT_SECONDS,
-    DeliveryError,
-    send_message,
-    target_for,
-)
+from relaysettings.transport import DEFAULT_TIMEOUT_SECONDS, send_message, target_for
+from relaysettings.transport import DeliveryError as DeliveryError
 from relaysettings.validators import (
     RelaySettingInput,
     parse_domain,
@@ -32,9 +27,13 @@ from relaysettings.validators import (
     parse_relay_setting,
     unicode_domain,
 )
-from relaysettings.verification import SenderDomainRefused
+from relaysettings.verification import SenderDomainRefused as SenderDomainRefused
 
 logger = logging.getLogger(__name__)
+
+# Part of this module's surface for other apps (mailqueue, smtpserver): DeliveryError and
+# SenderDomainRefused (imported "as" themselves to say so), and DKIM signing.
+dkim_signed = dkim.signed
 
 # Periodic checks (manage.py verifydomains): unverified domains hourly during their first
 # week, verified ones daily (a record that disappears takes the domain's verification away).
@@ -252,7 +251,7 @@ def check_header_from(relay_setting: RelaySetting, message: bytes) -> None:
             )
 
 
-def verify_domain(owner: Owner, *, domain) -> RelaySetting:
+def verify_domain(owner: Owner, *, domain: object) -> RelaySetting:
     """Look the domain's records up now and record the outcome; returns the settings.
 
     DNS trouble is an outcome (failed, with the reason in verification_detail), not an error.
@@ -280,12 +279,14 @@ def verify_due_domains(*, now: datetime | None = None) -> int:
             continue
         relay_setting, lost = _check_domain(relay_setting, now=now)
         checked += 1
-        if lost:
+        if relay_setting is not None and lost:
             _tell_owner_verification_lost(relay_setting)
     return checked
 
 
-def _check_domain(relay_setting: RelaySetting, *, now: datetime):
+def _check_domain(
+    relay_setting: RelaySetting, *, now: datetime
+) -> tuple[RelaySetting | None, bool]:
     """(the settings as now stored, whether a verified domain lost its verification); the
     settings are None if they were removed during the check."""
     keys = list(DkimKey.objects.filter(relay_setting=relay_setting))
@@ -299,7 +300,9 @@ def _check_domain(relay_setting: RelaySetting, *, now: datetime):
         return _record_check(relay_setting.pk, result, now=now)
 
 
-def _record_check(pk: int, result: verification.DomainCheck, *, now: datetime):
+def _record_check(
+    pk: int, result: verification.DomainCheck, *, now: datetime
+) -> tuple[RelaySetting | None, bool]:
     with transaction.atomic():
         relay_setting = (
             RelaySetting.objects.select_for_update().select_related("owner").filter(pk=pk).first()
@@ -335,7 +338,9 @@ def _record_check(pk: int, result: verification.DomainCheck, *, now: datetime):
     return relay_setting, was == DnsStatus.VERIFIED and status != DnsStatus.VERIFIED
 
 
-def _verification_outcome(relay_setting: RelaySetting, ownership: verification.Finding):
+def _verification_outcome(
+    relay_setting: RelaySetting, ownership: verification.Finding
+) -> tuple[str, str]:
     domain = relay_setting.domain
     claimed = (
         RelaySetting.objects.filter(domain=domain, verification_status=DnsStatus.VERIFIED)
@@ -404,7 +409,7 @@ def _record_key_checks(
     ).delete()
 
 
-def start_dkim_rotation(owner: Owner, *, domain) -> DkimKey:
+def start_dkim_rotation(owner: Owner, *, domain: object) -> DkimKey:
     """A new DKIM key, published beside the signing one; checks switch to it once its record
     is seen in DNS, and the old key is retired DKIM_ROTATION_GRACE_DAYS later."""
     relay_setting = selectors.relay_setting_for(owner, domain)

@@ -7,6 +7,7 @@ Upstream replies are reported verbatim (code and text) so customers see what the
 import smtplib
 import ssl
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.conf import settings
 
@@ -99,7 +100,9 @@ class _CheckedAddressSMTP(smtplib.SMTP):
         super().__init__(host, port, **options)
 
     def _get_socket(self, host, port, timeout):
-        return connect(self.addresses, port, timeout=timeout, source_address=self.source_address)
+        # smtplib keeps the (host, port) it was given, if any; the portal gives none.
+        source_address = cast("tuple[str, int] | None", self.source_address)
+        return connect(self.addresses, port, timeout=timeout, source_address=source_address)
 
 
 class _CheckedAddressSMTPSSL(smtplib.SMTP_SSL, _CheckedAddressSMTP):

@@ -55,9 +55,9 @@ class Finding:
 class DomainCheck:
     zone: str
     ownership: Finding
+    spf: Finding
+    dmarc: Finding
     dkim: dict[str, Finding] = field(default_factory=dict)  # by selector
-    spf: Finding | None = None
-    dmarc: Finding | None = None
 
     def findings_json(self) -> dict:
         return {

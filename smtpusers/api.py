@@ -4,6 +4,8 @@ Every call is a POST; credentials ride in the body or in the X-Key / X-Access-To
 every error, of every path, is the envelope {status, code, name, type, message}.
 """
 
+from collections.abc import Sequence
+
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions
@@ -43,7 +45,7 @@ def request_params(request) -> dict:
 class SmtpApiView(ApiView):
     """A POST call of the SMTP users API; subclasses implement `call(owner, params)`."""
 
-    http_method_names = ["post"]
+    http_method_names: Sequence[str] = ["post"]
 
     def error_response(self, error: ApiError, exc) -> Response:
         name = ERROR_NAMES.get(error.kind, "GeneralError")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Protocol, cast
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -172,7 +173,8 @@ def _messages(count: int) -> str:
 
 def limit_reached_text(window: WindowUsage, smtp_user_name: str) -> str:
     """What an SMTP client, the dashboard and the admin are told when `window` is exhausted."""
-    reached = f"{window.window} limit of {_messages(window.limit)} reached for {smtp_user_name}"
+    limit = cast(int, window.limit)  # an exhausted window has a limit
+    reached = f"{window.window} limit of {_messages(limit)} reached for {smtp_user_name}"
     if window.window == HOURLY:
         return f"{reached}; resets at {window.resets_at:%H:%M} UTC"
     if window.window == DAILY:
@@ -228,6 +230,12 @@ class CountedMessage:
     returned: dict[str, object]
 
 
+class OnCounted(Protocol):
+    """A hook's action on a counted message (QuotaHook.on_counted)."""
+
+    def __call__(self, counted: CountedMessage, /, *, now: datetime) -> object: ...
+
+
 @dataclass(frozen=True)
 class QuotaHook:
     """Another app's part in counting a message, registered from its AppConfig.ready().
@@ -240,7 +248,7 @@ class QuotaHook:
     """
 
     name: str
-    on_counted: Callable[..., object]
+    on_counted: OnCounted
     returning: Callable[[str], str] | None = None
 
 
@@ -296,13 +304,11 @@ _QUOTA_ATTEMPTS = 3
 @lru_cache(maxsize=4)
 def _count_message_sql(hooks: tuple[QuotaHook, ...]) -> tuple[str, tuple[str, ...]]:
     """The counting UPDATE with the hooks' RETURNING values, and the names they belong to."""
-    returning = [hook for hook in hooks if hook.returning is not None]
-    hook_columns = "".join(
-        f", {hook.returning('smtpusers_smtpuser.owner_id')}" for hook in returning
-    )
+    returning = [(hook.name, hook.returning) for hook in hooks if hook.returning is not None]
+    hook_columns = "".join(f", {column('smtpusers_smtpuser.owner_id')}" for _, column in returning)
     return (
         _COUNT_MESSAGE_SQL.format(hook_columns=hook_columns),
-        tuple(hook.name for hook in returning),
+        tuple(name for name, _ in returning),
     )
 
 
@@ -313,7 +319,9 @@ def _as_datetime(value) -> datetime:
     return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
 
-def _count_message(smtp_user_id: int, *, now: datetime, client_ip: str | None, hooks):
+def _count_message(
+    smtp_user_id: int, *, now: datetime, client_ip: str | None, hooks: tuple[QuotaHook, ...]
+) -> CountedMessage | None:
     """Count one message in every window, or None when a limit or the status forbids it."""
     sql, returned_names = _count_message_sql(hooks)
     adapt = connection.ops.adapt_datetimefield_value

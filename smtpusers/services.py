@@ -1,6 +1,9 @@
 """Every change to SMTP users goes through these functions, whatever the caller (the usage
 counters change only in smtpusers.quota)."""
 
+from collections.abc import Iterable
+from typing import cast
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -40,11 +43,13 @@ def _target(smtp_user_name: str) -> str:
     return f"SMTP user {smtp_user_name}"
 
 
-def _readable(field: str, value):
-    return status_name(value) if field == "is_enabled" else value
+def _readable(field: str, value: object) -> object:
+    return status_name(cast(bool, value)) if field == "is_enabled" else value
 
 
-def _audit_changes(smtp_user: SmtpUser, changed: list[str], new_values: dict) -> dict:
+def _audit_changes(
+    smtp_user: SmtpUser, changed: list[str], new_values: dict[str, object]
+) -> dict[str, list[object]]:
     return {
         ("status" if field == "is_enabled" else field): [
             _readable(field, getattr(smtp_user, field)),
@@ -55,7 +60,7 @@ def _audit_changes(smtp_user: SmtpUser, changed: list[str], new_values: dict) ->
 
 
 def create_smtp_user(
-    owner: Owner, *, total_limit, hourly_limit, daily_limit=None
+    owner: Owner, *, total_limit: object, hourly_limit: object, daily_limit: object = None
 ) -> tuple[SmtpUser, str]:
     """A new enabled SMTP user; returns it with its plaintext password (shown once).
 
@@ -96,12 +101,12 @@ def create_smtp_user(
 def update_smtp_user(
     owner: Owner,
     *,
-    smtp_user_name,
-    total_limit=None,
-    hourly_limit=None,
-    daily_limit=None,
-    status=None,
-    allowed_networks=None,
+    smtp_user_name: object,
+    total_limit: object = None,
+    hourly_limit: object = None,
+    daily_limit: object = None,
+    status: object = None,
+    allowed_networks: object = None,
 ) -> SmtpUser:
     """Change the given fields; a None argument keeps the stored value.
 
@@ -109,7 +114,7 @@ def update_smtp_user(
     address log in.
     """
     smtp_user_name = parse_smtp_user_name(smtp_user_name)
-    changes = {}
+    changes: dict[str, object] = {}
     if total_limit is not None:
         changes["total_limit"] = parse_limit(total_limit, field="total_limit")
     if hourly_limit is not None:
@@ -136,7 +141,9 @@ def update_smtp_user(
     return smtp_user
 
 
-def set_smtp_users_status(owner: Owner, *, smtp_user_names, status) -> int:
+def set_smtp_users_status(
+    owner: Owner, *, smtp_user_names: Iterable[object], status: object
+) -> int:
     """Enable or disable several of the owner's SMTP users at once; returns how many matched."""
     is_enabled = parse_status(status)
     names = [parse_smtp_user_name(name) for name in smtp_user_names]
@@ -160,7 +167,7 @@ def set_smtp_users_status(owner: Owner, *, smtp_user_names, status) -> int:
         return matching.count()
 
 
-def reset_smtp_password(owner: Owner, *, smtp_user_name) -> tuple[SmtpUser, str]:
+def reset_smtp_password(owner: Owner, *, smtp_user_name: object) -> tuple[SmtpUser, str]:
     """A fresh password for the SMTP user; returns it in plaintext (shown once)."""
     smtp_user_name = parse_smtp_user_name(smtp_user_name)
     password = generate_smtp_password()
