@@ -18,6 +18,7 @@ from accounts.services import revoke_api_token, update_owner
 from accounts.validators import parse_login_email, parse_owner_name
 from core.admin import (
     OwnerFilter,
+    ShowsSecretsOnce,
     SuperuserDeletesOnly,
     by_service_rule,
     owner_link,
@@ -143,7 +144,7 @@ class TokenStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
+class ApiTokenAdmin(ShowsSecretsOnce, SuperuserDeletesOnly, admin.ModelAdmin):
     """Name and prefix only: the hash (and of course the token) are never shown."""
 
     list_display = (

@@ -92,6 +92,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {% once_token %} in every form that changes something (core.once).
+            "builtins": ["core.templatetags.once"],
         },
     },
 ]

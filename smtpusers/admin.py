@@ -8,14 +8,13 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
-from django.utils.html import format_html
 
 from core.admin import (
     OwnerFilter,
+    ShowsSecretsOnce,
     SuperuserDeletesOnly,
     by_service_rule,
     owner_link,
-    shown_once_response,
 )
 from core.errors import NotFoundError, ServiceError
 from smtpusers.models import SmtpUser
@@ -35,6 +34,11 @@ from smtpusers.validators import (
     parse_limit,
     parse_status,
 )
+
+
+def _shown_password(smtp_user, password: str) -> dict:
+    return {"subject": smtp_user.smtp_user_name, "owner": smtp_user.owner.name, "secret": password}
+
 
 STATUS_CHOICES = [(STATUS_ENABLE, STATUS_ENABLE), (STATUS_DISABLE, STATUS_DISABLE)]
 
@@ -104,7 +108,7 @@ class SmtpUserChangeForm(SmtpUserAddForm):
 
 
 @admin.register(SmtpUser)
-class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
+class SmtpUserAdmin(ShowsSecretsOnce, SuperuserDeletesOnly, admin.ModelAdmin):
     list_display = (
         "smtp_user_name",
         "owner_name",
@@ -245,13 +249,16 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
                 raise Http404(error.message) from None
         else:
             saved, password = create_smtp_user(form.cleaned_data["owner"], **limits)
-            self._show_new_password(request, saved, password)
+            # For response_add, which shows it once (the admin is shared by all requests).
+            request.new_smtp_password = _shown_password(saved, password)
         # The admin logs and redirects with `obj`: make it the row the service wrote.
         obj.pk = saved.pk
         obj.refresh_from_db()
 
     def response_add(self, request, obj, post_url_continue=None):
-        return shown_once_response(self, request, title="New SMTP user")
+        return self.redirect_to_shown_once(
+            request, title="New SMTP user", secrets=[request.new_smtp_password]
+        )
 
     @admin.action(description="Disable selected SMTP users", permissions=["change"])
     def disable_smtp_users(self, request, queryset):
@@ -278,9 +285,11 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
         except ServiceError as error:
             self.message_user(request, error.message, messages.ERROR)
             return None
-        for smtp_user, password in new_passwords:
-            self._show_new_password(request, smtp_user, password)
-        return shown_once_response(self, request, title="New SMTP passwords")
+        return self.redirect_to_shown_once(
+            request,
+            title="New SMTP passwords",
+            secrets=[_shown_password(smtp_user, password) for smtp_user, password in new_passwords],
+        )
 
     def _set_status(self, request, queryset, status, *, done):
         smtp_users = list(queryset)
@@ -297,16 +306,3 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
             self.message_user(request, error.message, messages.ERROR)
             return
         self.message_user(request, f"{done} {len(smtp_users)} SMTP user(s).", messages.SUCCESS)
-
-    def _show_new_password(self, request, smtp_user, password):
-        self.message_user(
-            request,
-            format_html(
-                # Starts with words: the admin capitalises a message's first letter.
-                "New password for {} (owner {}): <code>{}</code>",
-                smtp_user.smtp_user_name,
-                smtp_user.owner.name,
-                password,
-            ),
-            messages.WARNING,
-        )

@@ -16,7 +16,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-TEST_OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+TEST_OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
 # there are safe. (portal/tests/test_production.py keeps this out of its deploy check.)

@@ -109,7 +109,7 @@ def test_it_lets_support_find_disable_and_reset_an_smtp_user_that_the_customer_a
     disabled = run_action(staff, "disable_smtp_users", [smtp_user], follow=True)
     assert page_messages(disabled) == ["Disabled 1 SMTP user(s)."]
 
-    reset = run_action(staff, "reset_smtp_passwords", [smtp_user])
+    reset = run_action(staff, "reset_smtp_passwords", [smtp_user], follow=True)
     [new_password] = NEW_PASSWORD.findall(reset.content.decode())
     assert new_password != old_password
 
@@ -252,7 +252,7 @@ def test_it_resets_passwords_showing_each_once_in_its_own_message(
 ):
     (alices, alices_old), (bobs, bobs_old) = alices_smtp_user, bobs_smtp_user
 
-    response = run_action(support_client, "reset_smtp_passwords", [alices, bobs])
+    response = run_action(support_client, "reset_smtp_passwords", [alices, bobs], follow=True)
     html = response.content.decode()
     later = support_client.get(CHANGELIST)
 
@@ -420,6 +420,7 @@ def test_it_lets_a_superuser_add_an_smtp_user_through_create_smtp_user(superuser
     response = superuser_client.post(
         reverse("admin:smtpusers_smtpuser_add"),
         {"owner": str(alice.owner.pk), "total_limit": "300", "hourly_limit": "30"},
+        follow=True,
     )
 
     created = SmtpUser.objects.get()

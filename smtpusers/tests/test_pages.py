@@ -150,6 +150,7 @@ def test_it_accepts_posts_with_the_pages_csrf_token(alice):
     response = client.post(
         reverse("smtpusers:create"),
         {"csrfmiddlewaretoken": token, "total_limit": "10", "hourly_limit": "5"},
+        follow=True,
     )
 
     assert response.status_code == 200
@@ -345,7 +346,7 @@ def test_it_creates_an_smtp_user_and_shows_its_password_once(alice_client, alice
     settings.SMTP_PUBLIC_TLS = "STARTTLS"
 
     response = alice_client.post(
-        reverse("smtpusers:create"), {"total_limit": "5000", "hourly_limit": "250"}
+        reverse("smtpusers:create"), {"total_limit": "5000", "hourly_limit": "250"}, follow=True
     )
 
     smtp_user = SmtpUser.objects.get(owner=alice.owner)
@@ -549,7 +550,7 @@ def test_it_resets_a_password_and_shows_the_new_one_once(alice_client, alice):
     old_password = decrypt(smtp_user.password_encrypted)
 
     response = alice_client.post(
-        reverse("smtpusers:reset-password", args=[smtp_user.smtp_user_name])
+        reverse("smtpusers:reset-password", args=[smtp_user.smtp_user_name]), follow=True
     )
 
     new_password = decrypt(reload(smtp_user).password_encrypted)
