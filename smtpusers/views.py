@@ -112,7 +112,6 @@ def smtp_user_detail(request, smtp_user_name):
                 "total_limit": smtp_user.total_limit,
                 "hourly_limit": smtp_user.hourly_limit,
                 "daily_limit": smtp_user.daily_limit or "",
-                "status": smtp_user.status,
                 "allowed_networks": "\n".join(smtp_user.allowed_networks),
             }
         )

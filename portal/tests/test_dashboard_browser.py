@@ -10,7 +10,7 @@ from accounts.models import ApiToken
 from core.crypto import decrypt
 from smtpusers import services
 from smtpusers.models import SmtpUser
-from testing.browser import chromium, screenshot, sign_in
+from testing.browser import chromium, sign_in
 
 pytestmark = pytest.mark.browser
 
