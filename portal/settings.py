@@ -141,6 +141,8 @@ AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# No "AXES: BEGIN" banner from every process that starts (bin/run starts five).
+AXES_VERBOSE = False
 # Count failures per email whatever its letter case, as sign-in matches it.
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 # A friendly page (HTTP 429) instead of axes' bare text when a login is locked out.
@@ -297,7 +299,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # aiosmtpd logs every SMTP command at INFO and a deprecation warning at every login;
-    # runsmtp logs what matters itself.
-    "loggers": {"mail.log": {"level": "ERROR"}},
+    "loggers": {
+        # Through the root handler only: Django's default config gives "django" a console
+        # handler of its own, which printed every 4xx/5xx warning twice.
+        "django": {"handlers": [], "level": "INFO"},
+        # aiosmtpd logs every SMTP command at INFO and a deprecation warning at every login;
+        # runsmtp logs what matters itself.
+        "mail.log": {"level": "ERROR"},
+    },
 }
