@@ -135,7 +135,7 @@ class TokenStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("live", "live"), ("revoked", "revoked")]
+        return [("live", "Active"), ("revoked", "Revoked")]
 
     def queryset(self, request, queryset):
         if self.value() is None:
@@ -173,7 +173,8 @@ class ApiTokenAdmin(ShowsSecretsOnce, SuperuserDeletesOnly, admin.ModelAdmin):
 
     @admin.display(description="state", ordering="revoked_at")
     def state(self, api_token):
-        return "revoked" if api_token.is_revoked else "live"
+        # The dashboard's words.
+        return "Revoked" if api_token.is_revoked else "Active"
 
     def get_queryset(self, request):
         # The owner for every row, page and action in the same query.

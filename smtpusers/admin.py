@@ -177,15 +177,15 @@ class SmtpUserAdmin(ShowsSecretsOnce, SuperuserDeletesOnly, admin.ModelAdmin):
     def status(self, smtp_user):
         return "Enabled" if smtp_user.is_enabled else "Disabled"
 
-    @admin.display(description="sent / total limit", ordering="total_limit")
+    @admin.display(description="sent / total", ordering="total_limit")
     def sent_of_total(self, smtp_user):
         return f"{smtp_user.total_used} / {smtp_user.total_limit}"
 
-    @admin.display(description="this hour / hourly limit", ordering="hourly_limit")
+    @admin.display(description="this hour / limit", ordering="hourly_limit")
     def this_hour_of_hourly(self, smtp_user):
         return f"{smtp_user.used_in_hour_of(timezone.now())} / {smtp_user.hourly_limit}"
 
-    @admin.display(description="today / daily limit", ordering="daily_limit")
+    @admin.display(description="today / limit", ordering="daily_limit")
     def today_of_daily(self, smtp_user):
         return f"{smtp_user.used_in_day_of(timezone.now())} / {smtp_user.daily_limit or 'none'}"
 

@@ -3,6 +3,7 @@
 serious or critical axe-core violation (report in test-output/pages/axe.json)."""
 
 import json
+import re
 
 import pytest
 from django.utils import timezone
@@ -155,3 +156,55 @@ def test_it_has_no_serious_accessibility_violations_on_any_page(browser, live_se
         if any(v["impact"] in BLOCKING_IMPACTS for v in violations)
     }
     assert blocking == {}
+
+
+def test_it_fits_the_customised_admin_pages_in_1280_px_without_violations(
+    browser, live_server, alice, superuser
+):
+    for _ in range(3):
+        services.create_smtp_user(alice.owner, total_limit=1000, hourly_limit=100)
+    context = browser.new_context(base_url=live_server.url, viewport=LAPTOP, bypass_csp=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto("/admin/login/")
+    page.get_by_label("Email").fill(superuser.user.email)
+    page.get_by_label("Password").fill(superuser.password)
+    page.get_by_role("button", name="Log in").click()
+    too_wide, report = {}, {}
+
+    def check(name):
+        screenshot(page, "pages/admin", name)
+        # The page, and the admin's own scrolling box around the SMTP users list.
+        results_overflow = name == "smtp-users" and page.evaluate(
+            "[...document.querySelectorAll('.results')]"
+            ".some(box => box.scrollWidth > box.clientWidth)"
+        )
+        if scroll_width(page) > LAPTOP["width"] or results_overflow:
+            too_wide[name] = scroll_width(page)
+        if AXE_SCRIPT.exists():
+            report[name] = axe_violations(page)
+
+    page.goto("/admin/smtpusers/smtpuser/")
+    check("smtp-users")
+    page.get_by_role("link", name=re.compile(r"^smtp\d+$")).first.click()
+    check("smtp-user")
+    page.goto("/admin/smtpusers/smtpuser/")
+    page.locator("input[name=_selected_action]").first.check()
+    page.locator("select[name=action]").select_option("reset_smtp_passwords")
+    page.click("button[name=index]")
+    check("new-passwords")
+    password = page.locator(".shown-once code").first
+    assert float(password.evaluate("code => getComputedStyle(code).fontSize")[:-2]) >= 20
+    page.reload()
+    check("new-passwords-reloaded")
+    page.goto("/admin/accounts/apitoken/")
+    check("api-tokens")
+    context.close()
+
+    (TEST_OUTPUT / "pages").mkdir(parents=True, exist_ok=True)
+    (TEST_OUTPUT / "pages" / "axe-admin.json").write_text(json.dumps(report, indent=2))
+    assert too_wide == {}
+    assert {
+        name: [v["id"] for v in violations if v["impact"] in BLOCKING_IMPACTS]
+        for name, violations in report.items()
+    } == {name: [] for name in report}

@@ -486,3 +486,26 @@ def test_it_redirects_an_unknown_status_filter_to_the_error_page(support_client)
     response = support_client.get(CHANGELIST, {"status": "maybe"})
 
     assert response.status_code == 302 and response.url == f"{CHANGELIST}?e=1"
+
+
+# --- Words ------------------------------------------------------------------------------------
+
+
+def test_it_names_models_fields_statuses_and_times_in_words(superuser_client, alice):
+    smtp_user, _ = create_smtp_user(alice.owner, total_limit=10, hourly_limit=5)
+    SmtpUser.objects.filter(pk=smtp_user.pk).update(
+        last_used_at=timezone.now(), last_used_ip="192.0.2.7"
+    )
+
+    index = superuser_client.get(reverse("admin:index")).content.decode()
+    changelist = superuser_client.get(CHANGELIST, {"status": "Enable"}).content.decode()
+    change = superuser_client.get(change_url(smtp_user)).content.decode()
+
+    assert ">SMTP users</a>" in index and ">API tokens</a>" in index
+    assert "Smtp users" not in index and "Api tokens" not in index
+    assert '<td class="field-status">Enabled</td>' in changelist
+    assert ">Enabled</a>" in changelist and ">Disabled</a>" in changelist  # the status filter
+    last_used = r'<td class="field-last_used_at[^"]*">\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>'
+    assert re.search(last_used, changelist)
+    assert "Last used IP:" in change
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", change)
