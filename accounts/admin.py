@@ -20,6 +20,7 @@ from accounts.services import revoke_api_token, update_owner
 from accounts.validators import parse_login_email, parse_owner_name
 from core.admin import (
     OwnerFilter,
+    ShowsSecretsOnce,
     SuperuserDeletesOnly,
     by_service_rule,
     owner_link,
@@ -136,7 +137,7 @@ class TokenStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("live", "live"), ("revoked", "revoked")]
+        return [("live", "Active"), ("revoked", "Revoked")]
 
     def queryset(self, request, queryset):
         if self.value() is None:
@@ -145,7 +146,7 @@ class TokenStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
+class ApiTokenAdmin(ShowsSecretsOnce, SuperuserDeletesOnly, admin.ModelAdmin):
     """Name and prefix only: the hash (and of course the token) are never shown."""
 
     list_display = (
@@ -174,7 +175,8 @@ class ApiTokenAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
 
     @admin.display(description="state", ordering="revoked_at")
     def state(self, api_token):
-        return "revoked" if api_token.is_revoked else "live"
+        # The dashboard's words.
+        return "Revoked" if api_token.is_revoked else "Active"
 
     def get_queryset(self, request):
         # The owner for every row, page and action in the same query.

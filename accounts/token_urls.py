@@ -9,5 +9,6 @@ app_name = "tokens"
 urlpatterns = [
     path("", views.api_token_list, name="list"),
     path("new/", views.api_token_create, name="create"),
+    path("<int:token_id>/created/<str:key>/", views.api_token_created, name="created"),
     path("<int:token_id>/revoke/", views.api_token_revoke, name="revoke"),
 ]

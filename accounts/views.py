@@ -20,6 +20,7 @@ from accounts.lockout import LoginLockoutHandler
 from accounts.snippets import curl_snippet, python_snippet
 from core.decorators import owner_required
 from core.errors import ServiceError
+from core.once import keep_secret, once_per_form, take_secret
 from smtpusers.selectors import smtp_user_counts_for
 
 # The documented API call the home page shows, with the client libraries' /v1.0/ prefix.
@@ -123,6 +124,7 @@ def api_token_list(request):
 @login_required
 @owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def api_token_create(request):
     form = ApiTokenForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
@@ -132,29 +134,42 @@ def api_token_create(request):
             form.add_service_error(error)
         else:
             messages.success(request, f"API token “{api_token.name}” created.")
-            response = render(
-                request,
-                "accounts/api_token_created.html",
-                {
-                    "api_token": api_token,
-                    "token": token,
-                    "owner": request.owner,
-                    "curl_snippet": curl_snippet(
-                        request.build_absolute_uri(LIST_SMTP_PATH),
-                        request.owner.owner_id,
-                        token,
-                    ),
-                },
-            )
-            # The token exists in this response only: no cache may keep it.
-            add_never_cache_headers(response)
-            return response
+            key = keep_secret(request, token=token)
+            return redirect("tokens:created", token_id=api_token.pk, key=key)
     return render(request, "accounts/api_token_create.html", {"form": form})
 
 
 @login_required
 @owner_required
+@require_GET
+def api_token_created(request, token_id, key):
+    """The new token, this one time; a reload says it was shown and creates nothing."""
+    api_token = selectors.api_token_for(request.owner, token_id)
+    shown = take_secret(request, key)
+    token = shown["token"] if shown else None
+    response = render(
+        request,
+        "accounts/api_token_created.html",
+        {
+            "api_token": api_token,
+            "token": token,
+            "owner": request.owner,
+            "curl_snippet": curl_snippet(
+                request.build_absolute_uri(LIST_SMTP_PATH), request.owner.owner_id, token
+            )
+            if token
+            else None,
+        },
+    )
+    # The token exists in this response only: no cache may keep it.
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+@owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def api_token_revoke(request, token_id):
     api_token = selectors.api_token_for(request.owner, token_id)
     if request.method == "POST":

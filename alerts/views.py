@@ -7,18 +7,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from alerts import selectors, services
 from alerts.forms import AlertSettingsForm
 from alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from core.decorators import owner_required
 from core.errors import ServiceError
+from core.once import keep_secret, once_per_form, take_secret
 
 PAGE_SIZE = 50
 
 
-def _settings_page(request, form, *, new_secret: str | None = None):
+def _settings_page(request, form, *, new_secret: str | None = None, secret_shown: bool = False):
     alert_settings = selectors.alert_settings_for(request.owner)
     deliveries = Paginator(selectors.alert_deliveries_for(request.owner), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -31,20 +32,41 @@ def _settings_page(request, form, *, new_secret: str | None = None):
             "alert_settings": alert_settings,
             "has_secret": bool(alert_settings.webhook_secret_encrypted),
             "new_secret": new_secret,
+            "secret_shown": secret_shown,
             "signature_header": SIGNATURE_HEADER,
             "timestamp_header": TIMESTAMP_HEADER,
             "page_obj": deliveries,
         },
     )
-    if new_secret:
+    if new_secret or secret_shown:
         # The secret exists in this response only: no browser or proxy cache may keep it.
         add_never_cache_headers(response)
     return response
 
 
+def _show_secret_once(request, secret: str):
+    """Redirect to the settings page showing the new secret, kept encrypted until shown."""
+    return redirect("alerts:new-secret", key=keep_secret(request, secret=secret))
+
+
+@login_required
+@owner_required
+@require_GET
+def new_secret(request, key):
+    """The settings page with the new webhook secret, this one time; a reload only says so."""
+    shown = take_secret(request, key)
+    form = AlertSettingsForm(
+        initial=AlertSettingsForm.initial_from(selectors.alert_settings_for(request.owner))
+    )
+    return _settings_page(
+        request, form, new_secret=shown["secret"] if shown else None, secret_shown=not shown
+    )
+
+
 @login_required
 @owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def alert_settings(request):
     if request.method == "POST":
         form = AlertSettingsForm(request.POST)
@@ -58,15 +80,7 @@ def alert_settings(request):
             else:
                 messages.success(request, "Alert settings saved.")
                 if new_secret:
-                    return _settings_page(
-                        request,
-                        AlertSettingsForm(
-                            initial=AlertSettingsForm.initial_from(
-                                selectors.alert_settings_for(request.owner)
-                            )
-                        ),
-                        new_secret=new_secret,
-                    )
+                    return _show_secret_once(request, new_secret)
                 return redirect("alerts:settings")
     else:
         form = AlertSettingsForm(
@@ -78,14 +92,12 @@ def alert_settings(request):
 @login_required
 @owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def regenerate_secret(request):
     if request.method == "POST":
         _, secret = services.regenerate_webhook_secret(request.owner)
         messages.success(request, "New webhook secret generated.")
-        form = AlertSettingsForm(
-            initial=AlertSettingsForm.initial_from(selectors.alert_settings_for(request.owner))
-        )
-        return _settings_page(request, form, new_secret=secret)
+        return _show_secret_once(request, secret)
     return render(
         request,
         "confirm.html",
@@ -103,6 +115,7 @@ def regenerate_secret(request):
 @login_required
 @owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def send_test(request):
     if request.method == "POST":
         try:

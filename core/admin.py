@@ -4,11 +4,15 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 
 from core.errors import ServiceError
+from core.once import keep_secret, once_per_form, take_secret
 
 
 class SuperuserDeletesOnly:
@@ -77,20 +81,55 @@ def owner_link(owner) -> str:
     return format_html('<a href="{}">{}</a>', change_url, owner.name)
 
 
-def shown_once_response(model_admin, request, *, title: str) -> TemplateResponse:
-    """A page showing this request's messages, new secrets among them, and nothing else.
+class ShowsSecretsOnce(admin.ModelAdmin):
+    """Admin pages whose POSTs are safe to re-send, and whose new secrets are shown once.
 
-    The messages are rendered by this very response instead of following a redirect, so they
-    are never written to the cookie or session message storage. Admin views send no-store.
+    The add form and the changelist (its actions) carry a one-time form token (core.once): the
+    same POST sent again is not done again. A new secret is kept encrypted in the session and
+    shown by a GET page after the redirect; a reload of that page says it was shown.
     """
-    opts = model_admin.model._meta
-    return TemplateResponse(
-        request,
-        "admin/shown_once.html",
-        {
-            **model_admin.admin_site.each_context(request),
-            "title": title,
-            "opts": opts,
-            "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
-        },
-    )
+
+    change_list_template = "admin/once_change_list.html"
+    add_form_template = "admin/once_change_form.html"
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "shown-once/<str:key>/",
+                self.admin_site.admin_view(self.shown_once_view),
+                name=f"{opts.app_label}_{opts.model_name}_shown_once",
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(once_per_form)
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, extra_context)
+
+    @method_decorator(once_per_form)
+    def add_view(self, request, form_url="", extra_context=None):
+        return super().add_view(request, form_url, extra_context)
+
+    def redirect_to_shown_once(self, request, *, title: str, secrets: list[dict]):
+        """`secrets`: dicts of subject, owner and secret, one line each on the shown page."""
+        opts = self.model._meta
+        key = keep_secret(request, title=title, secrets=secrets)
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_shown_once", key=key)
+
+    def shown_once_view(self, request, key):
+        opts = self.model._meta
+        shown = take_secret(request, key)
+        response = TemplateResponse(
+            request,
+            "admin/shown_once.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": shown["title"] if shown else "Already shown",
+                "secrets": shown["secrets"] if shown else None,
+                "opts": opts,
+                "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+            },
+        )
+        add_never_cache_headers(response)
+        return response

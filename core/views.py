@@ -1,6 +1,7 @@
 from csp.decorators import csp_update
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -22,3 +23,9 @@ def healthz(request):
 api_docs = csp_update({"style-src": ["'unsafe-inline'"]})(
     SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 )
+
+
+def server_error(request):
+    """handler500: a static page, rendered with no request context (no session, user or
+    messages), so that it shows even when the database is what failed."""
+    return HttpResponseServerError(loader.get_template("500.html").render())

@@ -95,6 +95,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {% once_token %} in every form that changes something (core.once).
+            "builtins": ["core.templatetags.once"],
         },
     },
 ]
@@ -145,6 +147,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_HANDLER = "accounts.lockout.LoginLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# No "AXES: BEGIN" banner from every process that starts (bin/run starts five).
+AXES_VERBOSE = False
 # Count failures per email whatever its letter case, as sign-in matches it.
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 # A friendly page (HTTP 429) instead of axes' bare text when a login is locked out.
@@ -154,6 +158,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Times with their zone wherever Django formats them (portal/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -324,6 +330,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Through the root handler only: Django's default config gives "django" a console
+        # handler of its own, which printed every 4xx/5xx warning twice.
+        "django": {"handlers": [], "level": "INFO"},
         # aiosmtpd logs every SMTP command at INFO and a deprecation warning at every login;
         # runsmtp logs what matters itself.
         "mail.log": {"level": "ERROR"},

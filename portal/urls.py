@@ -33,6 +33,10 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
 ]
 
+# Static, so that it renders when the database is down; 400/403/404 use the templates of
+# the same names in Django's own handlers.
+handler500 = "core.views.server_error"
+
 if settings.BENCHMARK_ENDPOINTS:
     urlpatterns += [
         path("bench/bare", bench_views.bare, name="bench-bare"),

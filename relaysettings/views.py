@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.decorators import owner_required
 from core.errors import ServiceError
+from core.once import once_per_form
 from relaysettings import selectors, services
 from relaysettings.forms import RelaySettingForm, SendTestEmailForm
 from relaysettings.models import DnsStatus
@@ -84,6 +85,7 @@ def relay_setting_rotate_dkim(request, domain):
 @login_required
 @owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def relay_setting_create(request):
     form = RelaySettingForm(request.POST or None)
     if form.is_bound and form.is_valid():
@@ -97,6 +99,7 @@ def relay_setting_create(request):
 @login_required
 @owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def relay_setting_edit(request, domain):
     relay_setting = _relay_setting_or_404(request, domain)
     form = RelaySettingForm(request.POST or None, relay_setting=relay_setting)
@@ -113,6 +116,7 @@ def relay_setting_edit(request, domain):
 @login_required
 @owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def relay_setting_delete(request, domain):
     relay_setting = _relay_setting_or_404(request, domain)
     if request.method == "POST":

@@ -8,14 +8,13 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
-from django.utils.html import format_html
 
 from core.admin import (
     OwnerFilter,
+    ShowsSecretsOnce,
     SuperuserDeletesOnly,
     by_service_rule,
     owner_link,
-    shown_once_response,
 )
 from core.errors import NotFoundError, ServiceError
 from smtpusers.models import SmtpUser
@@ -36,7 +35,13 @@ from smtpusers.validators import (
     parse_status,
 )
 
-STATUS_CHOICES = [(STATUS_ENABLE, STATUS_ENABLE), (STATUS_DISABLE, STATUS_DISABLE)]
+
+def _shown_password(smtp_user, password: str) -> dict:
+    return {"subject": smtp_user.smtp_user_name, "owner": smtp_user.owner.name, "secret": password}
+
+
+# The values the services take, the words the dashboard shows.
+STATUS_CHOICES = [(STATUS_ENABLE, "Enabled"), (STATUS_DISABLE, "Disabled")]
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -104,18 +109,16 @@ class SmtpUserChangeForm(SmtpUserAddForm):
 
 
 @admin.register(SmtpUser)
-class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
+class SmtpUserAdmin(ShowsSecretsOnce, SuperuserDeletesOnly, admin.ModelAdmin):
+    # Few, narrow columns: the list fits a 1280 px screen with the filter sidebar.
     list_display = (
         "smtp_user_name",
         "owner_name",
         "status",
-        "total_limit",
-        "hourly_limit",
-        "total_used",
-        "used_this_hour",
-        "used_today",
+        "sent_of_total",
+        "this_hour_of_hourly",
+        "today_of_daily",
         "last_used_at",
-        "created_at",
     )
     list_filter = (StatusFilter, OwnerFilter)
     search_fields = (
@@ -172,15 +175,21 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="is_enabled")
     def status(self, smtp_user):
-        return smtp_user.status
+        return "Enabled" if smtp_user.is_enabled else "Disabled"
 
-    @admin.display(description="used this hour")
-    def used_this_hour(self, smtp_user):
-        return usage_summary(smtp_user, now=timezone.now()).hourly.used
+    @admin.display(description="sent / total", ordering="total_limit")
+    def sent_of_total(self, smtp_user):
+        return f"{smtp_user.total_used} / {smtp_user.total_limit}"
 
-    @admin.display(description="used today")
-    def used_today(self, smtp_user):
-        return usage_summary(smtp_user, now=timezone.now()).daily.used
+    @admin.display(description="this hour / limit", ordering="hourly_limit")
+    def this_hour_of_hourly(self, smtp_user):
+        used = usage_summary(smtp_user, now=timezone.now()).hourly.used
+        return f"{used} / {smtp_user.hourly_limit}"
+
+    @admin.display(description="today / limit", ordering="daily_limit")
+    def today_of_daily(self, smtp_user):
+        used = usage_summary(smtp_user, now=timezone.now()).daily.used
+        return f"{used} / {smtp_user.daily_limit or 'none'}"
 
     def _window_usage(self, smtp_user, window_name):
         window = getattr(usage_summary(smtp_user, now=timezone.now()), window_name)
@@ -245,13 +254,16 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
                 raise Http404(error.message) from None
         else:
             saved, password = create_smtp_user(form.cleaned_data["owner"], **limits)
-            self._show_new_password(request, saved, password)
+            # For response_add, which shows it once (the admin is shared by all requests).
+            request.new_smtp_password = _shown_password(saved, password)
         # The admin logs and redirects with `obj`: make it the row the service wrote.
         obj.pk = saved.pk
         obj.refresh_from_db()
 
     def response_add(self, request, obj, post_url_continue=None):
-        return shown_once_response(self, request, title="New SMTP user")
+        return self.redirect_to_shown_once(
+            request, title="New SMTP user", secrets=[request.new_smtp_password]
+        )
 
     @admin.action(description="Disable selected SMTP users", permissions=["change"])
     def disable_smtp_users(self, request, queryset):
@@ -278,9 +290,11 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
         except ServiceError as error:
             self.message_user(request, error.message, messages.ERROR)
             return None
-        for smtp_user, password in new_passwords:
-            self._show_new_password(request, smtp_user, password)
-        return shown_once_response(self, request, title="New SMTP passwords")
+        return self.redirect_to_shown_once(
+            request,
+            title="New SMTP passwords",
+            secrets=[_shown_password(smtp_user, password) for smtp_user, password in new_passwords],
+        )
 
     def _set_status(self, request, queryset, status, *, done):
         smtp_users = list(queryset)
@@ -297,16 +311,3 @@ class SmtpUserAdmin(SuperuserDeletesOnly, admin.ModelAdmin):
             self.message_user(request, error.message, messages.ERROR)
             return
         self.message_user(request, f"{done} {len(smtp_users)} SMTP user(s).", messages.SUCCESS)
-
-    def _show_new_password(self, request, smtp_user, password):
-        self.message_user(
-            request,
-            format_html(
-                # Starts with words: the admin capitalises a message's first letter.
-                "New password for {} (owner {}): <code>{}</code>",
-                smtp_user.smtp_user_name,
-                smtp_user.owner.name,
-                password,
-            ),
-            messages.WARNING,
-        )

@@ -1,14 +1,38 @@
 """Dashboard forms for SMTP users.
 
-They only carry the text the customer typed to the services (smtpusers.services), which apply
-the same rules as the API and name the offending field in their ServiceError.
+They check what the customer typed with the services' own rules (smtpusers.validators), so
+that every field's error shows at once in the page's words (the API keeps its own), and pass
+the text on to the services (smtpusers.services), which apply the same rules again.
 """
 
 from django import forms
 
+from core.errors import ServiceError
 from core.forms import ServiceForm
 from smtpusers.selectors import DEFAULT_SMTP_USER_SORT, SMTP_USER_SORT_FIELDS
-from smtpusers.validators import MAX_LIMIT, NO_DAILY_LIMIT, STATUS_DISABLE, STATUS_ENABLE
+from smtpusers.validators import (
+    MAX_LIMIT,
+    NO_DAILY_LIMIT,
+    parse_daily_limit,
+    parse_limit,
+    parse_status,
+)
+
+LIMIT_MESSAGE = "Enter a whole number of messages, at least 1."
+LIMIT_TOO_LARGE_MESSAGE = f"Enter a whole number of messages, at most {MAX_LIMIT:,}."
+DAILY_LIMIT_MESSAGE = (
+    "Enter a whole number of messages, at least 1, or leave it blank for no daily limit."
+)
+
+
+def _checked_limit(value: str, parse, message: str, **kwargs) -> str:
+    """`value` if the services' rule `parse` takes it, else the page's words for why not."""
+    try:
+        parse(value, **kwargs)
+    except ServiceError:
+        too_large = value.strip().isdigit() and int(value) > MAX_LIMIT
+        raise forms.ValidationError(LIMIT_TOO_LARGE_MESSAGE if too_large else message) from None
+    return value
 
 
 def _limit_field(label: str, help_text: str, *, required: bool = True) -> forms.CharField:
@@ -30,19 +54,26 @@ class SmtpUserLimitsForm(ServiceForm):
         required=False,
     )
 
+    def clean_total_limit(self):
+        return _checked_limit(
+            self.cleaned_data["total_limit"], parse_limit, LIMIT_MESSAGE, field="total_limit"
+        )
+
+    def clean_hourly_limit(self):
+        return _checked_limit(
+            self.cleaned_data["hourly_limit"], parse_limit, LIMIT_MESSAGE, field="hourly_limit"
+        )
+
     def clean_daily_limit(self):
         # Blank in the form means "no daily limit", which the services spell "none".
-        return self.cleaned_data["daily_limit"].strip() or NO_DAILY_LIMIT
+        daily_limit = self.cleaned_data["daily_limit"].strip() or NO_DAILY_LIMIT
+        return _checked_limit(daily_limit, parse_daily_limit, DAILY_LIMIT_MESSAGE)
 
 
 class SmtpUserEditForm(SmtpUserLimitsForm):
-    status = forms.CharField(
-        label="Status",
-        required=False,
-        widget=forms.Select(
-            choices=[(STATUS_ENABLE, "Enabled"), (STATUS_DISABLE, "Disabled — can send nothing")]
-        ),
-    )
+    # Not shown: the page's Disable/Enable action is the one way to change the status. A POST
+    # may still set it; a POST without it keeps it.
+    status = forms.CharField(required=False, widget=forms.HiddenInput)
     allowed_networks = forms.CharField(
         label="Allowed networks",
         required=False,
@@ -51,6 +82,16 @@ class SmtpUserEditForm(SmtpUserLimitsForm):
         "address.",
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )
+
+    def clean_status(self):
+        status = self.cleaned_data["status"].strip()
+        if not status:
+            return None
+        try:
+            parse_status(status)
+        except ServiceError:
+            raise forms.ValidationError("Choose Enabled or Disabled.") from None
+        return status
 
 
 class SmtpUserFilterForm(forms.Form):

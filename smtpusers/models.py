@@ -33,7 +33,7 @@ class SmtpUser(models.Model):
     day_used = models.IntegerField(default=0)
     # The last accepted message: written by the same UPDATE that counts it.
     last_used_at = models.DateTimeField(null=True, blank=True)
-    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField("last used IP", null=True, blank=True)
     # The last time a message was refused for a limit or the status, in the words the SMTP
     # client was given.
     last_refusal = models.CharField(max_length=300, blank=True, default="")
@@ -44,6 +44,8 @@ class SmtpUser(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "SMTP user"
+        verbose_name_plural = "SMTP users"
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["owner", "created_at", "id"], name="smtpuser_owner_created")
@@ -86,6 +88,7 @@ class SmtpUsageHour(models.Model):
     count = models.IntegerField(default=0)
 
     class Meta:
+        verbose_name = "SMTP usage hour"
         ordering = ["hour", "id"]
         constraints = [
             models.UniqueConstraint(fields=["smtp_user", "hour"], name="smtpusagehour_user_hour"),

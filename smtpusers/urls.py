@@ -25,6 +25,11 @@ urlpatterns = [
         name="enable",
     ),
     path(
+        "<str:smtp_user_name>/password/<str:key>/",
+        views.smtp_user_password_shown,
+        name="password-shown",
+    ),
+    path(
         "<str:smtp_user_name>/reset-password/",
         views.smtp_user_reset_password,
         name="reset-password",

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.decorators import owner_required
 from core.errors import ServiceError
+from core.once import keep_secret, once_per_form, take_secret
 from smtpusers import selectors, services
 from smtpusers.forms import SmtpUserEditForm, SmtpUserFilterForm, SmtpUserLimitsForm
 from smtpusers.quota import usage_summary
@@ -36,23 +37,10 @@ def _next_url_or(request, default_url: str) -> str:
     return default_url
 
 
-def _password_once(request, smtp_user, password: str, *, title: str):
-    """The page that shows an SMTP user's plaintext password, this one time."""
-    response = render(
-        request,
-        "smtpusers/password_once.html",
-        {
-            "title": title,
-            "smtp_user": smtp_user,
-            "password": password,
-            "smtp_host": settings.SMTP_PUBLIC_HOST,
-            "smtp_port": settings.SMTP_PUBLIC_PORT,
-            "smtp_tls": settings.SMTP_PUBLIC_TLS,
-        },
-    )
-    # The password exists in this response only: no browser or proxy cache may keep it.
-    add_never_cache_headers(response)
-    return response
+def _show_password_once(request, smtp_user, password: str, *, title: str):
+    """Redirect to the page that shows the new password, kept encrypted until it is shown."""
+    key = keep_secret(request, password=password, title=title)
+    return redirect("smtpusers:password-shown", smtp_user_name=smtp_user.smtp_user_name, key=key)
 
 
 @login_required
@@ -85,6 +73,7 @@ def smtp_user_list(request):
 @login_required
 @owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def smtp_user_create(request):
     form = SmtpUserLimitsForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
@@ -94,13 +83,14 @@ def smtp_user_create(request):
             form.add_service_error(error)
         else:
             messages.success(request, f"SMTP user {smtp_user.smtp_user_name} created.")
-            return _password_once(request, smtp_user, password, title="SMTP user created")
+            return _show_password_once(request, smtp_user, password, title="SMTP user created")
     return render(request, "smtpusers/create.html", {"form": form})
 
 
 @login_required
 @owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def smtp_user_detail(request, smtp_user_name):
     """An SMTP user's one page: usage of every window, charts, last use, limits, allowlist."""
     smtp_user = selectors.smtp_user_for(request.owner, smtp_user_name)
@@ -122,7 +112,6 @@ def smtp_user_detail(request, smtp_user_name):
                 "total_limit": smtp_user.total_limit,
                 "hourly_limit": smtp_user.hourly_limit,
                 "daily_limit": smtp_user.daily_limit or "",
-                "status": smtp_user.status,
                 "allowed_networks": "\n".join(smtp_user.allowed_networks),
             }
         )
@@ -143,6 +132,7 @@ def smtp_user_detail(request, smtp_user_name):
 @login_required
 @owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def smtp_user_set_status(request, smtp_user_name, status):
     """Enable or disable one SMTP user (`status` comes from the URL pattern)."""
     smtp_user = selectors.smtp_user_for(request.owner, smtp_user_name)
@@ -173,14 +163,39 @@ def smtp_user_set_status(request, smtp_user_name, status):
 
 @login_required
 @owner_required
+@require_GET
+def smtp_user_password_shown(request, smtp_user_name, key):
+    """The new password, this one time; a reload says it was shown and resets nothing."""
+    smtp_user = selectors.smtp_user_for(request.owner, smtp_user_name)
+    shown = take_secret(request, key)
+    response = render(
+        request,
+        "smtpusers/password_once.html",
+        {
+            "title": shown["title"] if shown else "Password already shown",
+            "smtp_user": smtp_user,
+            "password": shown["password"] if shown else None,
+            "smtp_host": settings.SMTP_PUBLIC_HOST,
+            "smtp_port": settings.SMTP_PUBLIC_PORT,
+            "smtp_tls": settings.SMTP_PUBLIC_TLS,
+        },
+    )
+    # The password exists in this response only: no browser or proxy cache may keep it.
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+@owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def smtp_user_reset_password(request, smtp_user_name):
     smtp_user = selectors.smtp_user_for(request.owner, smtp_user_name)
     name = smtp_user.smtp_user_name
     if request.method == "POST":
         smtp_user, password = services.reset_smtp_password(request.owner, smtp_user_name=name)
         messages.success(request, f"SMTP user {name} has a new password.")
-        return _password_once(request, smtp_user, password, title="New SMTP password")
+        return _show_password_once(request, smtp_user, password, title="New SMTP password")
     return render(
         request,
         "confirm.html",
@@ -198,6 +213,7 @@ def smtp_user_reset_password(request, smtp_user_name):
 @login_required
 @owner_required
 @require_POST
+@once_per_form
 def smtp_user_bulk_status(request):
     """Enable or disable the SMTP users ticked on the list page."""
     smtp_user_names = request.POST.getlist("smtp_user_names")

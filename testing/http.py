@@ -99,3 +99,16 @@ def hostile_bodies() -> list[HostileBody]:
             f"The request body is too large (at most {limit} bytes)",
         ),
     ]
+
+
+def hidden_fields(response, action: str | None = None) -> dict:
+    """The hidden fields (CSRF and one-time form tokens) of the page's first POST form posting
+    to `action` (None: the form without an action, which posts to the page itself)."""
+    for form in re.finditer(r"<form\b([^>]*)>(.*?)</form>", response.content.decode(), re.S):
+        found = re.search(r'action="([^"]*)"', form.group(1))
+        posts = re.search(r'method="post"', form.group(1), re.I)
+        if posts and (found.group(1) if found else None) == action:
+            return dict(
+                re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(2))
+            )
+    raise AssertionError(f"no form posting to {action or 'the page itself'}")

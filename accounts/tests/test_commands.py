@@ -80,6 +80,23 @@ def test_it_prints_a_working_demo_login_and_token_each_time(db):
     assert Owner.objects.count() == 1 and first != second
 
 
+def test_it_revokes_the_demo_tokens_printed_by_earlier_runs(db):
+    tokens = []
+    for _ in range(3):
+        fields = dict(
+            (key.strip(), value.strip())
+            for key, value in (
+                line.split(":", 1) for line in run("demo").splitlines() if line.startswith("  ")
+            )
+        )
+        tokens.append((fields["owner_id"], fields["API token"]))
+
+    still_working = [token for token in tokens if authenticate_api_token(*token) is not None]
+
+    assert still_working == [tokens[-1]]
+    assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 1
+
+
 def _start_up(env_overrides) -> subprocess.CompletedProcess:
     env = {
         key: value

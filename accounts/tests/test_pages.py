@@ -300,7 +300,7 @@ def test_it_lists_the_owners_tokens_without_their_secrets(alice_client, alice, b
 
 
 def test_it_creates_a_token_and_shows_it_once(alice_client, alice):
-    response = alice_client.post(reverse("tokens:create"), {"name": "billing app"})
+    response = alice_client.post(reverse("tokens:create"), {"name": "billing app"}, follow=True)
 
     api_token = ApiToken.objects.get(owner=alice.owner, name="billing app")
     token = re.search(

@@ -39,7 +39,9 @@ def test_it_shows_the_default_settings_and_an_empty_log(alice_client):
 
 def test_it_saves_a_webhook_and_shows_its_secret_once(alice_client, alice):
     first = alice_client.post(
-        URL, {**FORM, "hourly_thresholds": "50,90", "webhook_url": "https://hooks.example.com/p"}
+        URL,
+        {**FORM, "hourly_thresholds": "50,90", "webhook_url": "https://hooks.example.com/p"},
+        follow=True,
     )
     second = alice_client.post(URL, {**FORM, "webhook_url": "https://hooks.example.com/p"})
     page = alice_client.get(URL)
@@ -75,11 +77,13 @@ def test_it_shows_a_refused_value_under_its_field_and_saves_nothing(
 
 
 def test_it_asks_before_regenerating_the_secret_and_shows_the_new_one_once(alice_client, alice):
-    old = shown_secret(alice_client.post(URL, {**FORM, "webhook_url": "https://hooks.example.com"}))
+    old = shown_secret(
+        alice_client.post(URL, {**FORM, "webhook_url": "https://hooks.example.com"}, follow=True)
+    )
 
     question = alice_client.get(reverse("alerts:regenerate-secret"))
     unchanged = decrypt(AlertSettings.objects.get(owner=alice.owner).webhook_secret_encrypted)
-    response = alice_client.post(reverse("alerts:regenerate-secret"))
+    response = alice_client.post(reverse("alerts:regenerate-secret"), follow=True)
 
     assert "Generate a new webhook secret?" in question.content.decode()
     assert unchanged == old

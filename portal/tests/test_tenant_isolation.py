@@ -93,8 +93,10 @@ def classified_routes() -> dict[str, tuple[str, list["Probe"]]]:
         ),
         "alerts/regenerate-secret/": (
             OWNER_ACTION,
-            [get("/alerts/regenerate-secret/"), post("/alerts/regenerate-secret/")],
+            [get("/alerts/regenerate-secret/"), post("/alerts/regenerate-secret/", 302)],
         ),
+        # Bob's own new secret, shown once; any other key shows only "already shown".
+        "alerts/new-secret/<str:key>/": (OWNER_ACTION, [get("/alerts/new-secret/any-key/")]),
         "alerts/test/": (OWNER_ACTION, [get("/alerts/test/"), post("/alerts/test/", 302)]),
         **smtp_api(("listSmtp",), OWNER_LIST, answer={"status": "success"}, shows="smtp_user"),
         # --- Acting on the caller's own account only.
@@ -102,12 +104,12 @@ def classified_routes() -> dict[str, tuple[str, list["Probe"]]]:
             OWNER_ACTION,
             [
                 get("/smtp-users/new/"),
-                post("/smtp-users/new/", data={"total_limit": "10", "hourly_limit": "5"}),
+                post("/smtp-users/new/", 302, data={"total_limit": "10", "hourly_limit": "5"}),
             ],
         ),
         "tokens/new/": (
             OWNER_ACTION,
-            [get("/tokens/new/"), post("/tokens/new/", data={"name": "Bob build server"})],
+            [get("/tokens/new/"), post("/tokens/new/", 302, data={"name": "Bob build server"})],
         ),
         # Bob may keep settings of his own for a domain alice holds too: creating them must
         # neither touch hers nor tell him that she holds it.
@@ -165,6 +167,14 @@ def classified_routes() -> dict[str, tuple[str, list["Probe"]]]:
         ),
         "usage/<str:smtp_user_name>/": (OBJECT_PAGE, object_page("/usage/{smtp_user}/")),
         "tokens/<int:token_id>/revoke/": (OBJECT_PAGE, object_page("/tokens/{token_id}/revoke/")),
+        "tokens/<int:token_id>/created/<str:key>/": (
+            OBJECT_PAGE,
+            [get("/tokens/{token_id}/created/any-key/", 404, answer=NOT_FOUND_PAGE)],
+        ),
+        "smtp-users/<str:smtp_user_name>/password/<str:key>/": (
+            OBJECT_PAGE,
+            [get("/smtp-users/{smtp_user}/password/any-key/", 404, answer=NOT_FOUND_PAGE)],
+        ),
         "domains/<str:domain>/edit/": (
             OBJECT_PAGE,
             object_page("/domains/{domain}/edit/", **BOB_DOMAIN_FORM),
@@ -341,7 +351,7 @@ def post(path, status=200, **options) -> Probe:
     return Probe("POST", path, status, **options)
 
 
-NOT_FOUND_PAGE = "The requested resource was not found on this server."
+NOT_FOUND_PAGE = "There is nothing at this address, or it belongs to another account."
 
 
 def object_page(path: str, **post_data) -> list[Probe]:
@@ -823,7 +833,7 @@ def assert_answers_as_told(probe: Probe, response, ids: dict):
         assert filled(probe.answer, ids) in body
 
 
-CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+CSRF_TOKEN = re.compile(r'name="(?:csrfmiddlewaretoken|once_token)" value="[^"]*"')
 RECORD_ID = re.compile(r'"_id":\s*"[0-9a-f]{24}"')
 # A new domain's random verification token and DKIM key (API.md §5's extras).
 DOMAIN_SECRETS = re.compile(

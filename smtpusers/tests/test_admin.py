@@ -110,7 +110,7 @@ def test_it_lets_support_find_disable_and_reset_an_smtp_user_that_the_customer_a
     disabled = run_action(staff, "disable_smtp_users", [smtp_user], follow=True)
     assert page_messages(disabled) == ["Disabled 1 SMTP user(s)."]
 
-    reset = run_action(staff, "reset_smtp_passwords", [smtp_user])
+    reset = run_action(staff, "reset_smtp_passwords", [smtp_user], follow=True)
     [new_password] = NEW_PASSWORD.findall(reset.content.decode())
     assert new_password != old_password
 
@@ -224,7 +224,8 @@ def test_it_shows_limits_usage_and_owner_in_the_list(support_client, alice, alic
         re.sub(r"<[^>]+>", "", cell).strip()
         for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
     ]
-    assert cells[1:8] == [smtp_user.smtp_user_name, "Alice", "Enable", "1000", "100", "42", "7"]
+    usage = ["42 / 1000", "7 / 100", "0 / none"]
+    assert cells[1:7] == [smtp_user.smtp_user_name, "Alice", "Enabled", *usage]
 
 
 # --- Actions ----------------------------------------------------------------------------------
@@ -253,7 +254,7 @@ def test_it_resets_passwords_showing_each_once_in_its_own_message(
 ):
     (alices, alices_old), (bobs, bobs_old) = alices_smtp_user, bobs_smtp_user
 
-    response = run_action(support_client, "reset_smtp_passwords", [alices, bobs])
+    response = run_action(support_client, "reset_smtp_passwords", [alices, bobs], follow=True)
     html = response.content.decode()
     later = support_client.get(CHANGELIST)
 
@@ -421,6 +422,7 @@ def test_it_lets_a_superuser_add_an_smtp_user_through_create_smtp_user(superuser
     response = superuser_client.post(
         reverse("admin:smtpusers_smtpuser_add"),
         {"owner": str(alice.owner.pk), "total_limit": "300", "hourly_limit": "30"},
+        follow=True,
     )
 
     created = SmtpUser.objects.get()
@@ -485,3 +487,26 @@ def test_it_redirects_an_unknown_status_filter_to_the_error_page(support_client)
     response = support_client.get(CHANGELIST, {"status": "maybe"})
 
     assert response.status_code == 302 and response.url == f"{CHANGELIST}?e=1"
+
+
+# --- Words ------------------------------------------------------------------------------------
+
+
+def test_it_names_models_fields_statuses_and_times_in_words(superuser_client, alice):
+    smtp_user, _ = create_smtp_user(alice.owner, total_limit=10, hourly_limit=5)
+    SmtpUser.objects.filter(pk=smtp_user.pk).update(
+        last_used_at=timezone.now(), last_used_ip="192.0.2.7"
+    )
+
+    index = superuser_client.get(reverse("admin:index")).content.decode()
+    changelist = superuser_client.get(CHANGELIST, {"status": "Enable"}).content.decode()
+    change = superuser_client.get(change_url(smtp_user)).content.decode()
+
+    assert ">SMTP users</a>" in index and ">API tokens</a>" in index
+    assert "Smtp users" not in index and "Api tokens" not in index
+    assert '<td class="field-status">Enabled</td>' in changelist
+    assert ">Enabled</a>" in changelist and ">Disabled</a>" in changelist  # the status filter
+    last_used = r'<td class="field-last_used_at[^"]*">\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>'
+    assert re.search(last_used, changelist)
+    assert "Last used IP:" in change
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", change)

@@ -75,7 +75,7 @@ def test_it_walks_through_the_dashboard(browser, live_server, alice):
     page.get_by_label("Total limit").fill("0")
     page.get_by_label("Hourly limit").fill("100")
     page.get_by_role("button", name="Create SMTP user").click()
-    expect(page.locator("#id_total_limit_error")).to_contain_text("must be a positive integer")
+    expect(page.locator("#id_total_limit_error")).to_contain_text("Enter a whole number")
     snap(page, "03-create-validation-error")
     assert SmtpUser.objects.count() == 0
     page.get_by_label("Total limit").fill("1000")

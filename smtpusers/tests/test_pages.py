@@ -16,6 +16,8 @@ from smtpusers.models import SmtpUser
 from smtpusers.quota import hour_start
 from testing.http import page_text
 
+LIMIT = "Enter a whole number of messages, at least 1."
+
 
 def create_smtp_users(tenant, count, *, total_limit=1000, hourly_limit=100):
     return [
@@ -151,6 +153,7 @@ def test_it_accepts_posts_with_the_pages_csrf_token(alice):
     response = client.post(
         reverse("smtpusers:create"),
         {"csrfmiddlewaretoken": token, "total_limit": "10", "hourly_limit": "5"},
+        follow=True,
     )
 
     assert response.status_code == 200
@@ -346,7 +349,7 @@ def test_it_creates_an_smtp_user_and_shows_its_password_once(alice_client, alice
     settings.SMTP_PUBLIC_TLS = "STARTTLS"
 
     response = alice_client.post(
-        reverse("smtpusers:create"), {"total_limit": "5000", "hourly_limit": "250"}
+        reverse("smtpusers:create"), {"total_limit": "5000", "hourly_limit": "250"}, follow=True
     )
 
     smtp_user = SmtpUser.objects.get(owner=alice.owner)
@@ -370,14 +373,18 @@ def test_it_creates_an_smtp_user_and_shows_its_password_once(alice_client, alice
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"total_limit": "0", "hourly_limit": "5"}, "total_limit", "total_limit must be a"),
-        ({"total_limit": "-3", "hourly_limit": "5"}, "total_limit", "total_limit must be a"),
-        ({"total_limit": "", "hourly_limit": "5"}, "total_limit", "total_limit must be a"),
-        ({"total_limit": "1.5", "hourly_limit": "5"}, "total_limit", "total_limit must be a"),
-        ({"total_limit": "ten", "hourly_limit": "5"}, "total_limit", "total_limit must be a"),
-        ({"total_limit": "2147483648", "hourly_limit": "5"}, "total_limit", "(1 to 2147483647)"),
-        ({"total_limit": "5", "hourly_limit": "0"}, "hourly_limit", "hourly_limit must be a"),
-        ({"total_limit": "5"}, "hourly_limit", "hourly_limit must be a"),
+        ({"total_limit": "0", "hourly_limit": "5"}, "total_limit", LIMIT),
+        ({"total_limit": "-3", "hourly_limit": "5"}, "total_limit", LIMIT),
+        ({"total_limit": "", "hourly_limit": "5"}, "total_limit", LIMIT),
+        ({"total_limit": "1.5", "hourly_limit": "5"}, "total_limit", LIMIT),
+        ({"total_limit": "ten", "hourly_limit": "5"}, "total_limit", LIMIT),
+        (
+            {"total_limit": "2147483648", "hourly_limit": "5"},
+            "total_limit",
+            "at most 2,147,483,647",
+        ),
+        ({"total_limit": "5", "hourly_limit": "0"}, "hourly_limit", LIMIT),
+        ({"total_limit": "5"}, "hourly_limit", LIMIT),
     ],
 )
 def test_it_shows_the_services_validation_errors_inline_and_creates_nothing(
@@ -391,6 +398,37 @@ def test_it_shows_the_services_validation_errors_inline_and_creates_nothing(
     assert error_list and message in error_list.group(1)
     assert f'aria-invalid="true" aria-describedby="id_{field}_helptext id_{field}_error"' in body
     assert SmtpUser.objects.count() == 0
+
+
+def test_it_marks_every_wrong_field_of_an_empty_form_at_once_in_the_pages_words(alice_client):
+    response = alice_client.post(
+        reverse("smtpusers:create"), {"total_limit": "", "hourly_limit": "", "daily_limit": "x"}
+    )
+
+    body = response.content.decode()
+    for field, message in [
+        ("total_limit", LIMIT),
+        ("hourly_limit", LIMIT),
+        ("daily_limit", "Enter a whole number of messages, at least 1, or leave it blank"),
+    ]:
+        error_list = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', body)
+        assert error_list and message in error_list.group(1)
+        assert (
+            f'aria-invalid="true" aria-describedby="id_{field}_helptext id_{field}_error"' in body
+        )
+        assert f"{field} must be" not in body
+    assert "Correct the marked fields below" in page_text(response)
+    assert SmtpUser.objects.count() == 0
+
+
+def test_it_keeps_the_api_messages_for_the_same_mistakes(alice):
+    response = Client().post(
+        "/v1.0/settings/addSmtp",
+        {**alice.credentials, "total_limit": "", "hourly_limit": "5"},
+        content_type="application/json",
+    )
+
+    assert response.json()["message"].startswith("total_limit must be a positive integer")
 
 
 def test_it_keeps_the_typed_values_after_a_validation_error(alice_client):
@@ -417,7 +455,13 @@ def test_it_shows_an_smtp_users_details_without_its_password(alice_client, alice
     assert "This hour 2 of 90 2% 88 left" in text and "In total 12 of 900 1% 888 left" in text
     assert "Today 0 No daily limit" in text
     assert 'name="total_limit" value="900"' in response.content.decode()
-    assert '<option value="Enable" selected>' in response.content.decode()
+    # One way to change the status: the Disable action, not also a status select.
+    assert 'name="status"' not in response.content.decode().replace(
+        'type="hidden" name="status"', ""
+    )
+    assert f'action="{reverse("smtpusers:disable", args=[smtp_user.smtp_user_name])}"' in (
+        response.content.decode()
+    )
     assert decrypt(smtp_user.password_encrypted) not in response.content.decode()
 
 
@@ -445,17 +489,12 @@ def test_it_saves_new_limits_and_status(alice_client, alice):
         (
             {"total_limit": "2500", "hourly_limit": "0", "status": "Enable"},
             "hourly_limit",
-            "hourly_limit must be a positive integer",
+            LIMIT,
         ),
         (
             {"total_limit": "", "hourly_limit": "10", "status": "Enable"},
             "total_limit",
-            "total_limit must be a positive integer",
-        ),
-        (
-            {"total_limit": "2500", "hourly_limit": "10", "status": "Paused"},
-            "status",
-            "status must be Enable or Disable",
+            LIMIT,
         ),
     ],
 )
@@ -476,6 +515,18 @@ def test_it_refuses_an_invalid_edit_inline_and_changes_nothing(
         100,
         True,
     )
+
+
+def test_it_refuses_an_unknown_status_in_an_edit_and_changes_nothing(alice_client, alice):
+    (smtp_user,) = create_smtp_users(alice, 1, total_limit=1000, hourly_limit=100)
+
+    response = alice_client.post(
+        reverse("smtpusers:detail", args=[smtp_user.smtp_user_name]),
+        {"total_limit": "2500", "hourly_limit": "10", "status": "Paused"},
+    )
+
+    assert "Choose Enabled or Disabled." in page_text(response)
+    assert reload(smtp_user).total_limit == 1000
 
 
 # --- disable / enable -------------------------------------------------------------------------
@@ -550,7 +601,7 @@ def test_it_resets_a_password_and_shows_the_new_one_once(alice_client, alice):
     old_password = decrypt(smtp_user.password_encrypted)
 
     response = alice_client.post(
-        reverse("smtpusers:reset-password", args=[smtp_user.smtp_user_name])
+        reverse("smtpusers:reset-password", args=[smtp_user.smtp_user_name]), follow=True
     )
 
     new_password = decrypt(reload(smtp_user).password_encrypted)

@@ -10,14 +10,15 @@
     }
   });
 
-  // Copy buttons (<button data-copy="element-id" hidden>), shown only where the clipboard
-  // API exists (HTTPS or localhost).
+  // Copy buttons (<button data-copy="element-id" hidden>, or data-copy="" for the element just
+  // before the button), shown only where the clipboard API exists (HTTPS or localhost).
   if (navigator.clipboard) {
     document.querySelectorAll("[data-copy]").forEach(function (button) {
       var label = button.textContent;
       button.hidden = false;
       button.addEventListener("click", function () {
-        var source = document.getElementById(button.getAttribute("data-copy"));
+        var id = button.getAttribute("data-copy");
+        var source = id ? document.getElementById(id) : button.previousElementSibling;
         navigator.clipboard.writeText(source.textContent.trim()).then(
           function () { button.textContent = "Copied"; },
           function () { button.textContent = "Copy failed"; }
