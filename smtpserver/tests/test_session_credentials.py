@@ -40,7 +40,9 @@ def reset_through_the_api(client, alice, smtp_user) -> str:
 
 def reset_on_the_dashboard(client, alice, smtp_user) -> None:
     client.force_login(alice.login)
-    response = client.post(reverse("smtpusers:reset-password", args=[smtp_user.smtp_user_name]))
+    response = client.post(
+        reverse("smtpusers:reset-password", args=[smtp_user.smtp_user_name]), follow=True
+    )
     assert response.status_code == 200, response.content
     assert "smtp-password" in response.content.decode()
 
