@@ -1,4 +1,4 @@
-"""Account pages: home, sign in/out, passwords, and the owner's API tokens."""
+"""Account pages: sign in/out, passwords, and the owner's API tokens."""
 
 import math
 
@@ -17,34 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import selectors, services
 from accounts.forms import ApiTokenForm
 from accounts.lockout import LoginLockoutHandler
-from accounts.snippets import curl_snippet, python_snippet
 from core.decorators import owner_required
 from core.errors import ServiceError
 from core.once import keep_secret, once_per_form, take_secret
-from smtpusers.selectors import smtp_user_counts_for
-
-# The documented API call the home page shows, with the client libraries' /v1.0/ prefix.
-LIST_SMTP_PATH = "/v1.0/settings/listSmtp"
-
-
-@login_required
-@owner_required
-@require_GET
-def home(request):
-    list_smtp_url = request.build_absolute_uri(LIST_SMTP_PATH)
-    return render(
-        request,
-        "accounts/home.html",
-        {
-            "owner": request.owner,
-            "counts": smtp_user_counts_for(request.owner),
-            "curl_snippet": curl_snippet(list_smtp_url, request.owner.owner_id),
-            "python_snippet": python_snippet(list_smtp_url, request.owner.owner_id),
-            "smtp_host": settings.SMTP_PUBLIC_HOST,
-            "smtp_port": settings.SMTP_PUBLIC_PORT,
-            "smtp_tls": settings.SMTP_PUBLIC_TLS,
-        },
-    )
+from core.snippets import LIST_SMTP_PATH, curl_snippet
 
 
 class SignInView(SuccessMessageMixin, auth_views.LoginView):

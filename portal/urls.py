@@ -3,11 +3,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from accounts import views as account_views
 from bench import views as bench_views
 from core import views as core_views
 from relaysettings import api as relay_api
 from smtpusers import api as smtp_api
+from smtpusers import views as smtp_user_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -23,7 +23,7 @@ urlpatterns = [
     path("engine/api/v2/", include("relaysettings.api_urls", namespace="email-api-engine")),
     re_path(r"^(?:engine/)?api/v2$", relay_api.UnknownCall.as_view()),
     path("domains/", include("relaysettings.urls")),
-    path("", account_views.home, name="home"),
+    path("", smtp_user_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("smtp-users/", include("smtpusers.urls")),
     path("tokens/", include("accounts.token_urls")),

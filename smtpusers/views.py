@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.decorators import owner_required
 from core.errors import ServiceError
 from core.once import keep_secret, once_per_form, take_secret
+from core.snippets import LIST_SMTP_PATH, curl_snippet, python_snippet
 from smtpusers import selectors, services
 from smtpusers.forms import SmtpUserEditForm, SmtpUserFilterForm, SmtpUserLimitsForm
 from smtpusers.quota import usage_summary
@@ -25,6 +26,28 @@ from smtpusers.selectors import SMTP_USER_SORT_FIELDS
 from smtpusers.validators import STATUS_DISABLE, parse_status
 
 PAGE_SIZE = 50
+
+
+@login_required
+@owner_required
+@require_GET
+def home(request):
+    """The dashboard's first page: the owner's SMTP users at a glance, where to send, and the
+    first API call to try."""
+    list_smtp_url = request.build_absolute_uri(LIST_SMTP_PATH)
+    return render(
+        request,
+        "smtpusers/home.html",
+        {
+            "owner": request.owner,
+            "counts": selectors.smtp_user_counts_for(request.owner),
+            "curl_snippet": curl_snippet(list_smtp_url, request.owner.owner_id),
+            "python_snippet": python_snippet(list_smtp_url, request.owner.owner_id),
+            "smtp_host": settings.SMTP_PUBLIC_HOST,
+            "smtp_port": settings.SMTP_PUBLIC_PORT,
+            "smtp_tls": settings.SMTP_PUBLIC_TLS,
+        },
+    )
 
 
 def _next_url_or(request, default_url: str) -> str:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from accounts.snippets import TOKEN_PLACEHOLDER, curl_snippet, python_snippet
+from core.snippets import TOKEN_PLACEHOLDER, curl_snippet, python_snippet
 from smtpusers import services
 
 LIST_SMTP_PATH = "/v1.0/settings/listSmtp"

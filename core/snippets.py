@@ -1,6 +1,8 @@
 """Copyable examples of calling the API, shown on the dashboard."""
 
 TOKEN_PLACEHOLDER = "YOUR_API_TOKEN"
+# The documented call the examples make, with the client libraries' /v1.0/ prefix.
+LIST_SMTP_PATH = "/v1.0/settings/listSmtp"
 
 
 def curl_snippet(url: str, owner_id: str, token: str = TOKEN_PLACEHOLDER) -> str:
