@@ -91,7 +91,7 @@ def relay_setting_create(request):
     if form.is_bound and form.is_valid():
         relay_setting = form.save(request.owner)
         if relay_setting is not None:
-            messages.success(request, f"Email settings for {relay_setting.domain} created.")
+            messages.success(request, f"Relay settings for {relay_setting.domain} created.")
             return redirect("relaysettings:list")
     return render(request, "relaysettings/form.html", {"form": form, "relay_setting": None})
 
@@ -106,7 +106,7 @@ def relay_setting_edit(request, domain):
     if form.is_bound and form.is_valid():
         saved = form.save(request.owner)
         if saved is not None:
-            messages.success(request, f"Email settings for {saved.domain} saved.")
+            messages.success(request, f"Relay settings for {saved.domain} saved.")
             return redirect("relaysettings:list")
     return render(
         request, "relaysettings/form.html", {"form": form, "relay_setting": relay_setting}
@@ -121,7 +121,7 @@ def relay_setting_delete(request, domain):
     relay_setting = _relay_setting_or_404(request, domain)
     if request.method == "POST":
         services.delete_relay_setting(request.owner, domain=relay_setting.domain)
-        messages.success(request, f"Email settings for {relay_setting.domain} deleted.")
+        messages.success(request, f"Relay settings for {relay_setting.domain} deleted.")
         return redirect("relaysettings:list")
     return render(request, "relaysettings/confirm_delete.html", {"relay_setting": relay_setting})
 

@@ -165,7 +165,7 @@ class DnsServer:
 
 
 def verified_domain(owner, zone: DnsServer, domain: str, data: dict) -> RelaySetting:
-    """Email settings for `domain` stored, their records published in `zone`, verified."""
+    """Relay settings for `domain` stored, their records published in `zone`, verified."""
     relay_setting, _ = services.save_relay_setting(owner, domain=domain, data=data)
     zone.publish_verification(relay_setting)
     for key in relay_setting.dkim_keys.all():

@@ -85,7 +85,7 @@ def free_port() -> int:
 
 
 def make_relay_setting(owner, domain: str, port: int, **fields) -> RelaySetting:
-    """Email settings for `domain` pointing at a local upstream (created directly)."""
+    """Relay settings for `domain` pointing at a local upstream (created directly)."""
     fields.setdefault("auth_user", "")
     fields.setdefault("host", HOST)
     password = fields.pop("auth_password", "")

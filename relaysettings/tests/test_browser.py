@@ -56,7 +56,7 @@ def test_it_manages_a_domain_and_sends_a_test_message_in_the_browser(
     page.get_by_label("Port", exact=True).fill(str(server.port))
     page.get_by_label("Password", exact=True).fill("relay-pass")
     page.get_by_role("button", name="Add domain").click()
-    expect(page.get_by_text("Email settings for mail.example.com created.")).to_be_visible()
+    expect(page.get_by_text("Relay settings for mail.example.com created.")).to_be_visible()
     # The domains table comes first; the domain's DNS records table below names it too.
     row = page.get_by_role("row").filter(has_text="mail.example.com").first
     expect(row).to_contain_text(f"{server.host}:{server.port}")
@@ -86,7 +86,7 @@ def test_it_manages_a_domain_and_sends_a_test_message_in_the_browser(
     expect(page.get_by_role("heading", name="Delete mail.example.com?")).to_be_visible()
     shoot(page, "05-confirm-delete")
     page.get_by_role("button", name="Delete").click()
-    expect(page.get_by_text("Email settings for mail.example.com deleted.")).to_be_visible()
+    expect(page.get_by_text("Relay settings for mail.example.com deleted.")).to_be_visible()
     assert not RelaySetting.objects.exists()
 
 

@@ -74,7 +74,7 @@ def test_it_creates_settings_from_the_form(alice_client, alice):
     )
     assert (stored.secure, stored.tls_reject_unauthorized, stored.debug) == (False, True, False)
     assert selectors.auth_password_of(stored) == "S3cret-relay-pass"
-    assert "Email settings for mail.example.com created." in response.content.decode()
+    assert "Relay settings for mail.example.com created." in response.content.decode()
     assert "S3cret-relay-pass" not in response.content.decode()
 
 
@@ -198,7 +198,7 @@ def test_it_deletes_after_confirmation(alice_client, alice):
     assert f"Delete {SEED_DOMAIN}?" in confirmation
     assert still_there == 1
     assert not RelaySetting.objects.exists()
-    assert f"Email settings for {SEED_DOMAIN} deleted." in response.content.decode()
+    assert f"Relay settings for {SEED_DOMAIN} deleted." in response.content.decode()
 
 
 @pytest.mark.parametrize("name", ["edit", "delete", "test-send"])
