@@ -75,15 +75,34 @@ def create_setting(tenant, domain: str = SEED_DOMAIN, **changes):
     return relay_setting
 
 
-def smtp_settings_for(server, *, secure=False, reject_unauthorized=False, auth=None) -> dict:
-    """A record pointing at a test server (testing.smtp)."""
+def relay_record(
+    host: str,
+    port: int,
+    *,
+    from_address: str = "sender@example.com",
+    description: str = "",
+    secure: bool = False,
+    reject_unauthorized: bool = False,
+    auth: tuple[str, str] | None = None,
+) -> dict:
+    """A record as the email settings API takes it; `auth` is (user, password)."""
     options = {
-        "host": server.host,
-        "port": server.port,
+        "host": host,
+        "port": port,
         "secure": secure,
         "debug": False,
         "tls": {"rejectUnauthorized": reject_unauthorized},
     }
     if auth:
         options["auth"] = {"user": auth[0], "pass": auth[1]}
-    return {"provider": "smtp", "description": "", "from": "sender@example.com", "options": options}
+    return {
+        "provider": "smtp",
+        "description": description,
+        "from": from_address,
+        "options": options,
+    }
+
+
+def smtp_settings_for(server, **options) -> dict:
+    """A record pointing at a test server (testing.smtp); options as relay_record's."""
+    return relay_record(server.host, server.port, **options)

@@ -6,6 +6,7 @@ from accounts.services import create_api_token, revoke_api_token
 from audit.models import AuditEvent
 from core.actors import Actor, acting_as
 from smtpusers import services
+from testing.email_settings import relay_record
 
 
 def post_json(client, path, body, **extra):
@@ -89,19 +90,14 @@ def test_it_names_the_system_when_no_surface_acts(alice):
     assert AuditEvent.objects.filter(action="smtp_user.create").get().actor == "system"
 
 
-SETTINGS_BODY = {
-    "provider": "smtp",
-    "description": "Main",
-    "from": "news@shop.example",
-    "options": {
-        "host": "smtp.upstream.example",
-        "port": 587,
-        "secure": False,
-        "debug": False,
-        "tls": {"rejectUnauthorized": True},
-        "auth": {"user": "news@shop.example", "pass": "relay-Secret-123"},
-    },
-}
+SETTINGS_BODY = relay_record(
+    "smtp.upstream.example",
+    587,
+    from_address="news@shop.example",
+    description="Main",
+    reject_unauthorized=True,
+    auth=("news@shop.example", "relay-Secret-123"),
+)
 
 
 def settings_call(client, method, tenant, body=None):

@@ -42,6 +42,7 @@ from relaysettings.services import save_relay_setting
 from smtpusers.credentials import generate_smtp_user_name
 from smtpusers.models import SmtpUser
 from smtpusers.services import create_smtp_user, update_smtp_user
+from testing.email_settings import relay_record
 from testing.smtp import start_smtp_server
 
 
@@ -390,19 +391,14 @@ def smtp_api(calls: tuple[str, ...], kind: str, **probe) -> dict:
 EMAIL_API_PREFIXES = ("/api/v2", "/engine/api/v2")
 EMAIL_SETTINGS_NOT_FOUND = {"status": "error", "info": "Not found!"}
 # Bob's own settings, as the email settings API and the domain form take them.
-BOB_RECORD = {
-    "provider": "smtp",
-    "description": "Bob's relay",
-    "from": "bob.sender@bob-mail.example",
-    "options": {
-        "host": "smtp.bob-relay.example",
-        "port": 587,
-        "secure": False,
-        "debug": False,
-        "tls": {"rejectUnauthorized": True},
-        "auth": {"user": "bob-relay-login", "pass": "bob-relay-Secret-7"},
-    },
-}
+BOB_RECORD = relay_record(
+    "smtp.bob-relay.example",
+    587,
+    from_address="bob.sender@bob-mail.example",
+    description="Bob's relay",
+    reject_unauthorized=True,
+    auth=("bob-relay-login", "bob-relay-Secret-7"),
+)
 BOB_DOMAIN_FORM = {
     "description": "Bob's relay",
     "from_address": "bob.sender@bob-mail.example",
