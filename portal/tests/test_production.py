@@ -15,9 +15,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 def deploy_check(**environment) -> subprocess.CompletedProcess:
     """`manage.py check --deploy` in a production environment (DEBUG off, secrets given)."""
-    # The browser tests allow sync ORM calls under Playwright's event loop in this process;
-    # production never does.
-    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    # The browser tests allow sync ORM calls under Playwright's event loop in this process, and
+    # the test kit lets unverified domains send; production does neither.
+    test_only = {"DJANGO_ALLOW_ASYNC_UNSAFE", "DOMAIN_VERIFICATION"}
+    inherited = {k: v for k, v in os.environ.items() if k not in test_only}
     env = {
         **inherited,
         "DEBUG": "False",
