@@ -17,6 +17,7 @@ from aiosmtpd.smtp import AuthResult
 from readme_examples import examples_in_readme, is_email_settings_section
 from stub_http import Answer
 
+from relaysettings.selectors import relay_settings_for
 from testing.email_settings import seed_fields
 
 OWNER_ID = "owner-abc"
@@ -361,6 +362,23 @@ def test_it_raises_validation_error_for_bad_parameters_or_no_domain(alice_client
         "Bad request (domain required).",
         400,
     )
+
+
+def test_it_verifies_a_domain_once_its_records_are_published(alice_client, alice, dns_zone):
+    created = alice_client.email_settings.create(
+        "example.com", from_address="noreply@example.com", host="smtp.example.com", port=587
+    )
+
+    before = alice_client.email_settings.verify("example.com")
+    relay_setting = relay_settings_for(alice.owner).get(domain="example.com")
+    dns_zone.publish_verification(relay_setting)
+    after = alice_client.email_settings.verify("example.com")
+
+    assert created["verification"]["status"] == "pending"
+    assert before["verification"]["status"] == "failed"
+    assert before["verification"]["detail"]
+    assert after["verification"]["status"] == "verified"
+    assert after["_id"] == created["_id"]
 
 
 def test_it_sends_a_test_message_through_the_settings(alice_client, smtp_sink):
