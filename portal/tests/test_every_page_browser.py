@@ -208,3 +208,50 @@ def test_it_fits_the_customised_admin_pages_in_1280_px_without_violations(
         name: [v["id"] for v in violations if v["impact"] in BLOCKING_IMPACTS]
         for name, violations in report.items()
     } == {name: [] for name in report}
+
+
+FOCUSED = """() => {
+    const element = document.activeElement;
+    const style = getComputedStyle(element);
+    return {
+        tag: element.tagName,
+        text: (element.innerText || element.value || element.getAttribute('aria-label') || '')
+            .trim().split('\\n')[0],
+        outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+        shadow: style.boxShadow !== 'none',
+    };
+}"""
+
+
+def tab_through(page, presses: int = 60) -> list[dict]:
+    """Press Tab `presses` times; what each press focused, and whether it shows it."""
+    focused = []
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate(FOCUSED))
+    return focused
+
+
+def test_it_reaches_every_action_by_keyboard_with_a_visible_focus(browser, live_server, alice):
+    smtp_user, _ = services.create_smtp_user(alice.owner, total_limit=100, hourly_limit=10)
+    context = browser.new_context(base_url=live_server.url, viewport=LAPTOP)
+    page = context.new_page()
+    sign_in(page, live_server.url, alice)
+    reached, unmarked = {}, {}
+    for name, path in {
+        "smtp-users": "/smtp-users/",
+        "smtp-user": f"/smtp-users/{smtp_user.smtp_user_name}/",
+        "api-tokens": "/tokens/",
+        "domains": "/domains/",
+    }.items():
+        page.goto(path)
+        focused = [stop for stop in tab_through(page) if stop["tag"] != "BODY"]
+        reached[name] = {stop["text"] for stop in focused}
+        unmarked[name] = [stop for stop in focused if not (stop["outline"] or stop["shadow"])]
+    context.close()
+
+    assert {"Skip to content", "New SMTP user", "Apply", "Disable"} <= reached["smtp-users"]
+    assert {"Save changes", "Disable", "Reset password…"} <= reached["smtp-user"]
+    assert {"Create token", "Revoke"} <= reached["api-tokens"]
+    assert "Add a domain" in reached["domains"]
+    assert unmarked == {name: [] for name in unmarked}
