@@ -34,50 +34,90 @@ class WorkQueue:
     """A table of work rows (fields status, attempts, next_attempt_at) and its timings.
 
     The timings are the settings <settings_prefix>_LEASE_SECONDS (how long a claim holds),
-    _RETRY_BASE_SECONDS and _RETRY_MAX_SECONDS (the backoff) and _POLL_SECONDS (how often an
-    idle worker looks), read at each use so that a changed setting applies at once.
+    _RETRY_BASE_SECONDS and _RETRY_MAX_SECONDS (the backoff), _POLL_SECONDS (how often an
+    idle worker looks) and, optionally, _BATCH_SIZE (rows claimed at once), read at each use so
+    that a changed setting applies at once. `fair_by` names the field (an owner) whose values
+    take turns when rows are claimed.
     """
 
     model: type[Model]
     waiting_status: str
     claimed_status: str
     settings_prefix: str
+    fair_by: str | None = None
 
     def _setting(self, name: str) -> float:
         return getattr(settings, f"{self.settings_prefix}_{name}")
 
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self._setting("LEASE_SECONDS"))
+
     def poll_seconds(self) -> float:
         return self._setting("POLL_SECONDS")
 
-    def claim_next(self, *, now: datetime) -> Model | None:
-        """Take the next due row, or None.
+    def batch_size(self) -> int:
+        """How many rows a worker claims at once (<settings_prefix>_BATCH_SIZE, default 1)."""
+        return int(getattr(settings, f"{self.settings_prefix}_BATCH_SIZE", 1))
 
-        SKIP LOCKED lets several workers claim side by side on PostgreSQL; the conditional
-        UPDATE makes a claim exclusive on any database.
+    def claim_next(self, *, now: datetime) -> Model | None:
+        """Take the next due row, or None."""
+        rows = self.claim_batch(now=now, limit=1)
+        return rows[0] if rows else None
+
+    def claim_batch(self, *, now: datetime, limit: int) -> list[Model]:
+        """Take up to `limit` due rows, oldest due first, in one transaction.
+
+        With `fair_by` (a field, the owner), each owner's oldest due row comes first, so that
+        one owner's backlog does not hold back another owner's rows; the rest of the batch is
+        filled oldest first. SKIP LOCKED lets several workers claim side by side on
+        PostgreSQL; the conditional UPDATE makes a claim exclusive.
         """
-        lease = timedelta(seconds=self._setting("LEASE_SECONDS"))
+        lease = self.lease()
+        due = self.model.objects.filter(
+            status__in=[self.waiting_status, self.claimed_status], next_attempt_at__lte=now
+        )
         with transaction.atomic():
-            row = (
-                self.model.objects.select_for_update(skip_locked=True)
-                .filter(
-                    status__in=[self.waiting_status, self.claimed_status], next_attempt_at__lte=now
+            rows: list[Model] = []
+            if self.fair_by and limit > 1:
+                # DISTINCT ON cannot be locked: the heads are chosen in a subquery.
+                heads = due.order_by(self.fair_by, "next_attempt_at", "id").distinct(self.fair_by)
+                rows = list(
+                    due.select_for_update(skip_locked=True)
+                    .filter(pk__in=heads.values("pk"))
+                    .order_by("next_attempt_at", "id")[:limit]
                 )
-                .order_by("next_attempt_at", "id")
-                .first()
-            )
-            if row is None:
-                return None
-            claimed = self.model.objects.filter(
-                pk=row.pk, status=row.status, attempts=row.attempts
-            ).update(
+            if len(rows) < limit:
+                rows += (
+                    due.select_for_update(skip_locked=True)
+                    .exclude(pk__in=[row.pk for row in rows])
+                    .order_by("next_attempt_at", "id")[: limit - len(rows)]
+                )
+            if not rows:
+                return []
+            claimed = due.filter(pk__in=[row.pk for row in rows]).update(
                 status=self.claimed_status, attempts=F("attempts") + 1, next_attempt_at=now + lease
             )
-            if not claimed:
-                return None
-        row.status = self.claimed_status
-        row.attempts += 1
-        row.next_attempt_at = now + lease
-        return row
+            if claimed != len(rows):
+                # Another worker changed one of them meanwhile (only where rows are not
+                # locked): claim nothing rather than something twice.
+                transaction.set_rollback(True)
+                return []
+        for row in rows:
+            row.status = self.claimed_status
+            row.attempts += 1
+            row.next_attempt_at = now + lease
+        return rows
+
+    def release(self, rows: list[Model], *, now: datetime) -> None:
+        """Give claimed rows that were not worked on back, due at once, their attempt undone."""
+        for row in rows:
+            self.model.objects.filter(
+                pk=row.pk, status=self.claimed_status, attempts=row.attempts
+            ).update(
+                status=self.waiting_status,
+                attempts=F("attempts") - 1,
+                next_attempt_at=now,
+            )
 
     def record_success(self, row: Model, **changes) -> bool:
         """Record a finished row (`changes` name its final status), unless the claim was lost."""
@@ -124,17 +164,27 @@ class WorkQueue:
 def work_through(
     queue: WorkQueue, work_on: Callable[[Model], object], *, stop: threading.Event | None = None
 ) -> int:
-    """Claim and work on due rows until none is due (or `stop` is set); how many were tried.
+    """Claim and work on due rows, a batch at a time, until none is due (or `stop` is set);
+    how many were tried.
 
-    `work_on` records the outcome of its row (queue.record_success / record_failure).
+    `work_on` records the outcome of its row (queue.record_success / record_failure). A row is
+    started only while at least half its lease remains, so that no other worker can claim it
+    while it is being worked on; the rest of a batch goes back to the queue.
     """
     attempted = 0
     while stop is None or not stop.is_set():
-        row = queue.claim_next(now=timezone.now())
-        if row is None:
+        rows = queue.claim_batch(now=timezone.now(), limit=queue.batch_size())
+        if not rows:
             break
-        work_on(row)
-        attempted += 1
+        half_lease = queue.lease() / 2
+        for position, row in enumerate(rows):
+            if (stop is not None and stop.is_set()) or (
+                row.next_attempt_at - timezone.now() < half_lease
+            ):
+                queue.release(rows[position:], now=timezone.now())
+                return attempted
+            work_on(row)
+            attempted += 1
     return attempted
 
 

@@ -14,6 +14,7 @@ from core.tenancy import owned_by
 from relaysettings import selectors
 from relaysettings.models import RelaySetting
 from relaysettings.transport import (
+    CONNECTIONS,
     DEFAULT_TIMEOUT_SECONDS,
     DeliveryError,
     send_message,
@@ -133,7 +134,8 @@ def send_through(
     the upstream refused (address -> its reply).
 
     Raises DeliveryError (its `permanent` says whether retrying could help) when nothing was
-    delivered. Used by the test send and by the mail queue's delivery worker.
+    delivered. Used by the test send and by the mail queue's delivery worker. The connection
+    stays open for the next message to the same upstream (transport.ConnectionPool).
     """
     return send_message(
         target_for(relay_setting),
@@ -142,6 +144,11 @@ def send_through(
         message=message,
         timeout=timeout,
     )
+
+
+def close_relay_connections() -> None:
+    """QUIT the upstream connections send_through keeps open (a stopping worker)."""
+    CONNECTIONS.close_idle()
 
 
 def build_test_message(relay_setting: RelaySetting, *, to: str) -> EmailMessage:
