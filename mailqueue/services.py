@@ -52,7 +52,7 @@ MAIL_QUEUE = WorkQueue(
     waiting_status=Status.QUEUED,
     claimed_status=Status.SENDING,
     settings_prefix="MAILQUEUE",
-    fair_by="owner_id",
+    fair_by="owner",
 )
 
 
