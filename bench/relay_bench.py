@@ -227,11 +227,19 @@ def run_clients(port: int, credentials, connections: int, seconds: float, mail_f
     return sum(sent), elapsed
 
 
-def wait_for_arrivals(sink: Sink, expected: int, *, began: float, patience: float = 30.0):
+def wait_for_arrivals(
+    sink: Sink, expected: int, *, began: float, patience: float = 30.0, longest: float = 60.0
+):
     """Wait until `expected` messages arrived at the sink (or nothing arrives for `patience`
-    seconds); (arrived, seconds from `began` to the last arrival)."""
+    seconds, or `longest` seconds passed); (arrived, seconds from `began` to the last
+    arrival)."""
     last_count, last_change = sink.count, time.perf_counter()
-    while sink.count < expected and time.perf_counter() - last_change < patience:
+    deadline = last_change + longest
+    while (
+        sink.count < expected
+        and time.perf_counter() - last_change < patience
+        and time.perf_counter() < deadline
+    ):
         time.sleep(0.02)
         if sink.count != last_count:
             last_count, last_change = sink.count, time.perf_counter()
