@@ -243,9 +243,15 @@ class ConnectionPool:
             _quit_quietly(connection)
 
     def _close_idle_forever(self) -> None:
+        """The reaper: closes idle connections as they expire, and ends once none is left
+        (the next connection put back starts it again)."""
         while True:
             time.sleep(1)
             self.close_idle(older_than=settings.RELAY_IDLE_CONNECTION_SECONDS)
+            with self._condition:
+                if not any(self._idle.values()):
+                    self._reaper = None
+                    return
 
 
 CONNECTIONS = ConnectionPool()

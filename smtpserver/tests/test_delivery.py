@@ -1,5 +1,7 @@
 """Relaying queued mail upstream: retries, restarts, permanent failures, several workers."""
 
+import time
+
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -254,3 +256,18 @@ def test_it_reconnects_when_the_upstream_closed_an_open_connection(alice, smtp_u
         assert len(second.messages) == 1
     finally:
         second.stop()
+
+
+def test_it_closes_an_upstream_connection_left_idle(alice, smtp_user, upstream, settings):
+    settings.RELAY_IDLE_CONNECTION_SECONDS = 0.2
+    make_relay_setting(alice.owner, "alice.example", upstream.port)
+    queue(smtp_user)
+    deliver_due_messages()
+    queue(smtp_user)
+    time.sleep(2.5)  # the reaper looks every second
+
+    deliver_due_messages()
+
+    assert len(upstream.messages) == 2
+    # A new connection for the second message: the first one was closed as idle.
+    assert len({message.peer for message in upstream.messages}) == 2
