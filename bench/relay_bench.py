@@ -336,17 +336,8 @@ class Postfix:
 
 
 def setup_django():
-    """Django as in production (DEBUG off: no query log), with throwaway secrets that the
-    portal processes started by the benchmark inherit."""
-    import secrets
-
-    from cryptography.fernet import Fernet
-
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(40))
-    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database (it is created if missing).")

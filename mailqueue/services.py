@@ -14,12 +14,7 @@ from django.db import transaction
 from core.errors import NotFoundError, ServiceError
 from core.workers import WorkQueue
 from mailqueue.models import QueuedMessage
-from relaysettings.selectors import (
-    SenderNotAllowed,
-    check_sender_relay_setting_id,
-    relay_setting_id_for_sender,
-    sender_relay_setting_id,
-)
+from relaysettings.selectors import SenderNotAllowed, relay_setting_for_sender
 from smtpusers.models import SmtpUser
 from smtpusers.quota import (
     Refusal,
@@ -74,13 +69,7 @@ def check_sender(smtp_user: SmtpUser, mail_from: str, *, now: datetime) -> None:
     Raises CredentialsChanged, SendingRefused (kept on the SMTP user), SenderNotAllowed or
     NotFoundError.
     """
-    # One read: the SMTP user, its owner and the sender's email settings.
-    current = (
-        SmtpUser.objects.select_related("owner")
-        .annotate(sender_relay_setting_id=sender_relay_setting_id("owner_id", mail_from))
-        .filter(pk=smtp_user.pk)
-        .first()
-    )
+    current = SmtpUser.objects.select_related("owner").filter(pk=smtp_user.pk).first()
     if current is None:
         raise NotFoundError("SMTP user not found")
     if current.password_encrypted != smtp_user.password_encrypted:
@@ -89,7 +78,7 @@ def check_sender(smtp_user: SmtpUser, mail_from: str, *, now: datetime) -> None:
     if refusal is not None:
         record_send_refusal(current.pk, refusal, now=now)
         raise refusal
-    check_sender_relay_setting_id(current.sender_relay_setting_id, mail_from)
+    relay_setting_for_sender(current.owner, mail_from)
 
 
 def accept_message(
@@ -112,11 +101,11 @@ def accept_message(
     """
     try:
         with transaction.atomic():
-            relay_setting_id = relay_setting_id_for_sender(smtp_user.owner_id, mail_from)
+            relay_setting = relay_setting_for_sender(smtp_user.owner_id, mail_from)
             message = QueuedMessage.objects.create(
                 owner_id=smtp_user.owner_id,
                 smtp_user=smtp_user,
-                relay_setting_id=relay_setting_id,
+                relay_setting=relay_setting,
                 mail_from=mail_from,
                 rcpt_to=list(recipients),
                 data=data,

@@ -1,6 +1,6 @@
 """Reads of domain email settings, always scoped to one owner."""
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 
 from accounts.models import Owner
 from core.crypto import decrypt
@@ -42,48 +42,15 @@ def sender_domain(mail_from: str) -> str:
         raise SenderNotAllowed(f"Sender domain {domain} is not a valid domain name") from None
 
 
-def _sender_not_allowed(domain: str) -> SenderNotAllowed:
-    return SenderNotAllowed(
-        f"Sender domain {domain} is not one of your domains with email settings"
-    )
-
-
 def relay_setting_for_sender(owner: Owner | int, mail_from: str) -> RelaySetting:
     """The owner's email settings for the domain of `mail_from`, or SenderNotAllowed."""
     domain = sender_domain(mail_from)
     relay_setting = owned_by(owner, RelaySetting).filter(domain=domain).first()
     if relay_setting is None:
-        raise _sender_not_allowed(domain)
+        raise SenderNotAllowed(
+            f"Sender domain {domain} is not one of your domains with email settings"
+        )
     return relay_setting
-
-
-def relay_setting_id_for_sender(owner: Owner | int, mail_from: str) -> int:
-    """The id of the owner's email settings for the domain of `mail_from` (the message path's
-    hot read: no model built), or SenderNotAllowed."""
-    domain = sender_domain(mail_from)
-    relay_setting_id = (
-        owned_by(owner, RelaySetting).filter(domain=domain).values_list("id", flat=True).first()
-    )
-    if relay_setting_id is None:
-        raise _sender_not_allowed(domain)
-    return relay_setting_id
-
-
-def sender_relay_setting_id(owner_field: str, mail_from: str) -> Subquery:
-    """A subquery: the id of the email settings for the domain of `mail_from` of the owner in
-    the outer query's `owner_field`, or NULL; read it with `check_sender_relay_setting_id`.
-    Raises SenderNotAllowed at once when the sender has no domain."""
-    domain = sender_domain(mail_from)
-    return Subquery(
-        RelaySetting.objects.filter(owner_id=OuterRef(owner_field), domain=domain).values("id")[:1]
-    )
-
-
-def check_sender_relay_setting_id(relay_setting_id: int | None, mail_from: str) -> int:
-    """The value of a `sender_relay_setting_id` subquery, or SenderNotAllowed when NULL."""
-    if relay_setting_id is None:
-        raise _sender_not_allowed(sender_domain(mail_from))
-    return relay_setting_id
 
 
 def relay_setting_with_id(owner: Owner | int, relay_setting_id: int | None) -> RelaySetting | None:
