@@ -227,19 +227,11 @@ def run_clients(port: int, credentials, connections: int, seconds: float, mail_f
     return sum(sent), elapsed
 
 
-def wait_for_arrivals(
-    sink: Sink, expected: int, *, began: float, patience: float = 30.0, longest: float = 60.0
-):
+def wait_for_arrivals(sink: Sink, expected: int, *, began: float, patience: float = 30.0):
     """Wait until `expected` messages arrived at the sink (or nothing arrives for `patience`
-    seconds, or `longest` seconds passed); (arrived, seconds from `began` to the last
-    arrival)."""
+    seconds); (arrived, seconds from `began` to the last arrival)."""
     last_count, last_change = sink.count, time.perf_counter()
-    deadline = last_change + longest
-    while (
-        sink.count < expected
-        and time.perf_counter() - last_change < patience
-        and time.perf_counter() < deadline
-    ):
+    while sink.count < expected and time.perf_counter() - last_change < patience:
         time.sleep(0.02)
         if sink.count != last_count:
             last_count, last_change = sink.count, time.perf_counter()
@@ -336,8 +328,17 @@ class Postfix:
 
 
 def setup_django():
+    """Django as in production (DEBUG off: no query log), with throwaway secrets that the
+    portal processes started by the benchmark inherit."""
+    import secrets
+
+    from cryptography.fernet import Fernet
+
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(40))
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database (it is created if missing).")
