@@ -10,7 +10,7 @@ from core.workers import QueueWorker, work_through
 from mailqueue import services
 from mailqueue.models import QueuedMessage
 from relaysettings.selectors import relay_setting_with_id, sender_domain
-from relaysettings.services import DeliveryError, dkim_signed, send_through
+from relaysettings.services import DeliveryError, close_relay_connections, dkim_signed, send_through
 
 logger = logging.getLogger(__name__)
 
@@ -77,3 +77,4 @@ class DeliveryWorkers:
     def stop(self) -> None:
         for worker in self.workers:
             worker.stop()
+        close_relay_connections()

@@ -41,6 +41,18 @@ class QueuedMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="queuedmessage_due"),
             models.Index(fields=["owner", "-created_at", "-id"], name="queuedmessage_owner_recent"),
+            # Claiming (core.workers.WorkQueue) reads the waiting messages in due order, overall
+            # and per owner, without sorting a backlog.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(status__in=["queued", "sending"]),
+                name="queuedmessage_waiting",
+            ),
+            models.Index(
+                fields=["owner", "next_attempt_at", "id"],
+                condition=models.Q(status__in=["queued", "sending"]),
+                name="queuedmessage_owner_waiting",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -42,12 +42,14 @@ LAST_ERROR_MAX_LENGTH = 2000
 Status = QueuedMessage.Status
 
 # A claim marks a message `sending` for MAILQUEUE_LEASE_SECONDS; a message whose claim lapsed
-# (its worker died) is due again.
+# (its worker died) is due again. A worker claims MAILQUEUE_BATCH_SIZE messages at once, each
+# owner's oldest first.
 MAIL_QUEUE = WorkQueue(
     QueuedMessage,
     waiting_status=Status.QUEUED,
     claimed_status=Status.SENDING,
     settings_prefix="MAILQUEUE",
+    fair_by="owner",
 )
 
 

@@ -242,6 +242,9 @@ MAILQUEUE_EXPIRY_SECONDS = env.float("MAILQUEUE_EXPIRY_SECONDS", default=3 * 24 
 MAILQUEUE_LEASE_SECONDS = env.float("MAILQUEUE_LEASE_SECONDS", default=600)
 MAILQUEUE_POLL_SECONDS = env.float("MAILQUEUE_POLL_SECONDS", default=5)
 MAILQUEUE_RELAY_TIMEOUT_SECONDS = env.float("MAILQUEUE_RELAY_TIMEOUT_SECONDS", default=60)
+MAILQUEUE_BATCH_SIZE = env.int("MAILQUEUE_BATCH_SIZE", default=20)
+RELAY_MAX_CONNECTIONS_PER_UPSTREAM = env.int("RELAY_MAX_CONNECTIONS_PER_UPSTREAM", default=4)
+RELAY_IDLE_CONNECTION_SECONDS = env.float("RELAY_IDLE_CONNECTION_SECONDS", default=5)
 
 # Verified sending domains (docs/email-settings.md): mail leaves for a domain only once its
 # owner proved it in DNS. False lets unverified domains send: local development only.

@@ -18,7 +18,7 @@ from core.errors import InvalidFieldsError, NotFoundError, ServiceError
 from core.tenancy import owned_by
 from relaysettings import dkim, selectors, verification
 from relaysettings.models import DkimKey, DnsStatus, RelaySetting
-from relaysettings.transport import DEFAULT_TIMEOUT_SECONDS, send_message, target_for
+from relaysettings.transport import CONNECTIONS, DEFAULT_TIMEOUT_SECONDS, send_message, target_for
 from relaysettings.transport import DeliveryError as DeliveryError
 from relaysettings.validators import (
     RelaySettingInput,
@@ -150,7 +150,8 @@ def send_through(
     the upstream refused (address -> its reply).
 
     Raises DeliveryError (its `permanent` says whether retrying could help) when nothing was
-    delivered. Used by the test send and by the mail queue's delivery worker.
+    delivered. Used by the test send and by the mail queue's delivery worker. The connection
+    stays open for the next message to the same upstream (transport.ConnectionPool).
     """
     return send_message(
         target_for(relay_setting),
@@ -159,6 +160,11 @@ def send_through(
         message=message,
         timeout=timeout,
     )
+
+
+def close_relay_connections() -> None:
+    """QUIT the upstream connections send_through keeps open (a stopping worker)."""
+    CONNECTIONS.close_idle()
 
 
 def build_test_message(relay_setting: RelaySetting, *, to: str) -> EmailMessage:

@@ -30,6 +30,8 @@ class ReceivedMessage:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    # The client's (address, port): one per connection.
+    peer: tuple | None = None
 
 
 @dataclass
@@ -45,7 +47,9 @@ class UpstreamHandler:
             return self.refuse_with
         with self.lock:
             self.messages.append(
-                ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+                ReceivedMessage(
+                    envelope.mail_from, list(envelope.rcpt_tos), envelope.content, session.peer
+                )
             )
         return "250 2.0.0 OK upstream"
 

@@ -179,3 +179,54 @@ def test_it_records_a_delivery_with_the_recipients_the_upstream_refused(smtp_use
         NOON,
         "b@destination.test: 550 5.1.1 No such user",
     )
+
+
+def queue_directly(owner, relay_setting, count, *, now=NOON) -> list[QueuedMessage]:
+    """`count` due messages of `owner` (as accepted earlier; no quota here)."""
+    return QueuedMessage.objects.bulk_create(
+        QueuedMessage(
+            owner=owner,
+            relay_setting=relay_setting,
+            mail_from=f"news@{relay_setting.domain}",
+            rcpt_to=["reader@destination.test"],
+            data=b"Subject: hi\r\n\r\nhello\r\n",
+            size=22,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for _ in range(count)
+    )
+
+
+def test_it_claims_another_owners_message_in_the_first_batch_behind_a_big_backlog(alice, bob):
+    backlog = queue_directly(
+        alice.owner, make_relay_setting(alice.owner, "alice.example", 2525), 2000
+    )
+    (bobs,) = queue_directly(
+        bob.owner, make_relay_setting(bob.owner, "bob.example", 2525), 1, now=NOON
+    )
+
+    first_batch = MAIL_QUEUE.claim_batch(now=NOON + timedelta(seconds=1), limit=20)
+
+    assert bobs.pk in [message.pk for message in first_batch]
+    assert len(first_batch) == 20
+    # The rest of the batch is alice's oldest, in order.
+    assert [m.pk for m in first_batch if m.owner_id == alice.owner.pk] == [
+        m.pk for m in backlog[:19]
+    ]
+
+
+def test_it_claims_a_batch_once_and_gives_back_what_it_did_not_work_on(alice, settings):
+    settings.MAILQUEUE_LEASE_SECONDS = 600
+    queued = queue_directly(alice.owner, make_relay_setting(alice.owner, "alice.example", 2525), 5)
+
+    first = MAIL_QUEUE.claim_batch(now=NOON, limit=3)
+    second = MAIL_QUEUE.claim_batch(now=NOON, limit=3)
+    MAIL_QUEUE.release(first[1:], now=NOON)
+    third = MAIL_QUEUE.claim_batch(now=NOON, limit=3)
+
+    assert [m.pk for m in first] == [m.pk for m in queued[:3]]
+    assert [m.pk for m in second] == [m.pk for m in queued[3:]]
+    assert sorted(m.pk for m in third) == [m.pk for m in queued[1:3]]
+    # A released message's attempt is not counted: it was never tried.
+    assert [m.attempts for m in third] == [1, 1]

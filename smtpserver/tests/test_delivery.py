@@ -1,10 +1,12 @@
 """Relaying queued mail upstream: retries, restarts, permanent failures, several workers."""
 
+import time
+
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from mailqueue.delivery import DeliveryWorkers
+from mailqueue.delivery import DeliveryWorkers, deliver_due_messages
 from mailqueue.models import QueuedMessage
 from mailqueue.services import MAIL_QUEUE, accept_message
 from smtpusers.services import create_smtp_user
@@ -206,3 +208,66 @@ def test_it_relays_to_the_address_it_checked_when_the_dns_answer_changes(
     )
     assert fake_dns.connects_to_port(upstream.port) == [(PUBLIC_ADDRESS, upstream.port)]
     assert upstream.messages == []
+
+
+def test_it_sends_many_messages_over_one_upstream_connection(alice, smtp_user, upstream):
+    make_relay_setting(alice.owner, "alice.example", upstream.port)
+    queue(smtp_user, 5)
+
+    deliver_due_messages()
+
+    assert len(upstream.messages) == 5
+    assert len({message.peer for message in upstream.messages}) == 1
+
+
+def test_it_opens_no_more_upstream_connections_than_the_cap(
+    alice, smtp_user, upstream, transactional_db, settings
+):
+    settings.RELAY_MAX_CONNECTIONS_PER_UPSTREAM = 1
+    settings.MAILQUEUE_BATCH_SIZE = 2
+    make_relay_setting(alice.owner, "alice.example", upstream.port)
+    queue(smtp_user, 12)
+    workers = DeliveryWorkers(3).start()
+    try:
+        wait_until(
+            lambda: QueuedMessage.objects.filter(status=Status.DELIVERED).count() == 12,
+            message="all deliveries",
+        )
+    finally:
+        workers.stop()
+
+    assert len(upstream.messages) == 12
+    assert len({message.peer for message in upstream.messages}) == 1
+
+
+def test_it_reconnects_when_the_upstream_closed_an_open_connection(alice, smtp_user):
+    first = Upstream().start()
+    make_relay_setting(alice.owner, "alice.example", first.port)
+    queue(smtp_user)
+    deliver_due_messages()
+    first.stop()  # drops the connection the relay kept open
+    second = Upstream(first.port).start()
+    try:
+        (message,) = queue(smtp_user)
+
+        deliver_due_messages()
+
+        assert message_status(message) == (Status.DELIVERED, 1)
+        assert len(second.messages) == 1
+    finally:
+        second.stop()
+
+
+def test_it_closes_an_upstream_connection_left_idle(alice, smtp_user, upstream, settings):
+    settings.RELAY_IDLE_CONNECTION_SECONDS = 0.2
+    make_relay_setting(alice.owner, "alice.example", upstream.port)
+    queue(smtp_user)
+    deliver_due_messages()
+    queue(smtp_user)
+    time.sleep(2.5)  # the reaper looks every second
+
+    deliver_due_messages()
+
+    assert len(upstream.messages) == 2
+    # A new connection for the second message: the first one was closed as idle.
+    assert len({message.peer for message in upstream.messages}) == 2

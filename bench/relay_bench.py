@@ -1,0 +1,703 @@
+"""The relay path side by side with Postfix, in one run: accept, relay, deliver. See
+bench/README.md ("Relay benchmark") and bench/RESULTS.md.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench \\
+        .venv/bin/python bench/relay_bench.py [--rounds 3] [--seconds 10] [--cases ...]
+
+Cases (every one: 8 smtplib connections reusing their connection, STARTTLS where offered,
+~2 KB messages, N rounds of T seconds; loopback only):
+
+- sink: a bare aiosmtpd server (STARTTLS, no auth, no database) answering 250.
+- postfix-accept: Postfix from Debian (installed with apt-get if missing), durable queue, then
+  the discard transport. postfix-relay: the same, relaying to the counting sink (arrived).
+- portal-accept: `manage.py runsmtp --no-deliver` (AUTH, limits, durable queue).
+- portal-relay: `manage.py runsmtp --workers W`, counted when the messages arrived at the sink.
+- deliver: `manage.py deliver --workers W` alone, draining a prefilled queue to the sink.
+- fairness: owner A's backlog queued first, then one message of owner B: how long B waits.
+
+The relay sink speaks plain SMTP and counts what arrives. Server CPU per message is read from
+/proc/<pid>/stat (utime+stime; for Postfix the master with its reaped children plus the live
+ones), PostgreSQL's from the backends connected to this database. The load average is printed
+before each round: the machine is shared, so every number carries it.
+"""
+
+# The benchmark runs fixed local programs (Postfix, openssl, pgrep, manage.py) on loopback.
+# ruff: noqa: S603, S607
+
+import argparse
+import contextlib
+import multiprocessing
+import os
+import shutil
+import signal
+import smtplib
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+BODY = ("Benchmark line of a typical small message, seventy characters long....\r\n" * 28).encode()
+CASES = ["sink", "postfix-accept", "postfix-relay", "portal-accept", "portal-relay", "deliver"]
+POSTFIX_CONFIG = Path("/etc/postfix")
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+
+
+def process_cpu(pid: int, *, with_children: bool = False) -> float:
+    """CPU seconds (user + system) of a live process, and of its reaped children if asked."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    # After the ")": state is field 3, utime 14, stime 15, cutime 16, cstime 17 (1-based).
+    ticks = int(fields[11]) + int(fields[12])
+    if with_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLOCK_TICKS
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        output = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    except OSError:
+        return []
+    return [int(line) for line in output.split()]
+
+
+class CpuMeter:
+    """CPU seconds spent by the server processes and by this database's PostgreSQL backends
+    between two samples."""
+
+    def __init__(self, database_url: str | None, server_pids, *, process_tree: bool = False):
+        self.database_url = database_url
+        self.server_pids = server_pids  # a callable: the pids at sampling time
+        self.process_tree = process_tree
+
+    def _server(self) -> dict[int, float]:
+        sample = {}
+        for pid in self.server_pids():
+            sample[pid] = process_cpu(pid, with_children=self.process_tree)
+            if self.process_tree:
+                for child in children_of(pid):
+                    sample[child] = process_cpu(child)
+        return sample
+
+    def _database(self) -> dict[int, float]:
+        if not self.database_url:
+            return {}
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as connection:
+            pids = connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            ).fetchall()
+        return {pid: process_cpu(pid) for (pid,) in pids}
+
+    def sample(self) -> tuple[dict[int, float], dict[int, float]]:
+        return self._server(), self._database()
+
+    @staticmethod
+    def spent(before: dict[int, float], after: dict[int, float]) -> float:
+        # A process that ended in between is lost (a backend) or counted by its parent.
+        return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+# ---------------------------------------------------------------------------------------------
+# The counting sink (its own process)
+
+
+def run_sink(port: int, cert_files: tuple[str, str] | None, counter, ready) -> None:
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    class Counting:
+        async def handle_DATA(self, server, session, envelope):
+            with counter.get_lock():
+                counter.value += 1
+            return "250 2.0.0 OK"
+
+    context = None
+    if cert_files:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*cert_files)
+    controller = Controller(
+        Counting(),
+        hostname=HOST,
+        port=port,
+        server_hostname="sink.bench.test",
+        tls_context=context,
+        data_size_limit=None,
+    )
+    controller.start()
+    ready.set()
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    controller.stop()
+    asyncio.set_event_loop(None)
+
+
+class Sink:
+    def __init__(self, port: int, cert_files=None):
+        self.port = port
+        self.counter = multiprocessing.Value("q", 0)
+        ready = multiprocessing.Event()
+        self.process = multiprocessing.Process(
+            target=run_sink, args=(port, cert_files, self.counter, ready), daemon=True
+        )
+        self.process.start()
+        if not ready.wait(20):
+            raise RuntimeError("the sink did not start")
+
+    @property
+    def count(self) -> int:
+        return self.counter.value
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(10)
+
+
+# ---------------------------------------------------------------------------------------------
+# The clients (their own process: they must not share a GIL with an in-process server)
+
+
+def run_clients(port: int, credentials, connections: int, seconds: float, mail_from: str):
+    """`connections` threads, each one connection (STARTTLS if offered, AUTH if credentials),
+    sending messages for `seconds`. Returns (messages accepted, elapsed seconds)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    start = threading.Barrier(connections + 1)
+    sent = [0] * connections
+    failures = []
+    deadline = [0.0]
+
+    def client(number):
+        login, password = credentials[number % len(credentials)] if credentials else ("", "")
+        try:
+            with smtplib.SMTP(HOST, port, timeout=60) as session:
+                session.ehlo("bench.test")
+                if session.has_extn("starttls"):
+                    session.starttls(context=context)
+                    session.ehlo("bench.test")
+                if login:
+                    session.login(login, password)
+                start.wait()
+                sequence = 0
+                while time.perf_counter() < deadline[0]:
+                    headers = (
+                        f"From: {mail_from}\r\nTo: sink@destination.test\r\n"
+                        f"Subject: bench {number}-{sequence}\r\n\r\n"
+                    ).encode()
+                    session.sendmail(mail_from, ["sink@destination.test"], headers + BODY)
+                    sent[number] += 1
+                    sequence += 1
+        except Exception as error:  # reported to the caller
+            failures.append(repr(error))
+            start.abort()
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(connections)]
+    deadline[0] = time.perf_counter() + 3600
+    for worker in workers:
+        worker.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        start.wait(60)
+    began = time.perf_counter()
+    deadline[0] = began + seconds
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - began
+    if failures:
+        raise RuntimeError(f"{len(failures)} client(s) failed: {failures[0]}")
+    return sum(sent), elapsed
+
+
+def wait_for_arrivals(sink: Sink, expected: int, *, began: float, patience: float = 30.0):
+    """Wait until `expected` messages arrived at the sink (or nothing arrives for `patience`
+    seconds); (arrived, seconds from `began` to the last arrival)."""
+    last_count, last_change = sink.count, time.perf_counter()
+    while sink.count < expected and time.perf_counter() - last_change < patience:
+        time.sleep(0.02)
+        if sink.count != last_count:
+            last_count, last_change = sink.count, time.perf_counter()
+    return sink.count, last_change - began
+
+
+# ---------------------------------------------------------------------------------------------
+# Postfix
+
+
+class Postfix:
+    """The Debian Postfix instance, configured for loopback only on its own port, started and
+    stopped by the benchmark; its configuration is restored afterwards."""
+
+    def __init__(self, port: int, sink_port: int, cert_files: tuple[str, str], workdir: Path):
+        self.port = port
+        self.sink_port = sink_port
+        self.cert_files = cert_files
+        self.backup = workdir / "postfix-config"
+
+    @staticmethod
+    def install() -> None:
+        if shutil.which("postfix"):
+            return
+        environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "install", "-y", "postfix"], check=True, env=environment)
+
+    def configure(self, *, relay: bool) -> None:
+        if not self.backup.exists():
+            shutil.copytree(POSTFIX_CONFIG, self.backup)
+        transport = "relay" if relay else "discard:bench"
+        settings = {
+            "inet_interfaces": "loopback-only",
+            "inet_protocols": "ipv4",
+            "myhostname": "postfix.bench.test",
+            "mydestination": "",
+            "mynetworks": "127.0.0.0/8",
+            "relayhost": f"[{HOST}]:{self.sink_port}",
+            "default_transport": "smtp" if relay else "discard:bench",
+            "relay_transport": transport,
+            "smtpd_tls_cert_file": self.cert_files[0],
+            "smtpd_tls_key_file": self.cert_files[1],
+            "smtpd_tls_security_level": "may",
+            "smtp_tls_security_level": "none",
+            "smtpd_peername_lookup": "no",
+            "in_flow_delay": "0",
+        }
+        subprocess.run(
+            ["postconf", "-e", *(f"{name}={value}" for name, value in settings.items())], check=True
+        )
+        # Our port instead of 25, and no chroot (nothing is copied into the queue directory).
+        subprocess.run(["postconf", "-M#", "smtp/inet"], check=True)
+        subprocess.run(
+            ["postconf", "-M", f"{self.port}/inet={self.port} inet n - n - - smtpd"], check=True
+        )
+        subprocess.run(["postconf", "-F", "*/*/chroot = n"], check=True)
+
+    def start(self, *, relay: bool) -> None:
+        self.configure(relay=relay)
+        subprocess.run(["postfix", "start"], check=True, capture_output=True)
+        for _ in range(100):
+            if self.master_pid():
+                break
+            time.sleep(0.1)
+
+    def master_pid(self) -> int | None:
+        pid_file = Path(
+            subprocess.check_output(["postconf", "-h", "queue_directory"], text=True).strip()
+        )
+        try:
+            return int((pid_file / "pid" / "master.pid").read_text().split()[0])
+        except (FileNotFoundError, ValueError, IndexError):
+            return None
+
+    def queue_empty(self) -> bool:
+        output = subprocess.run(["postqueue", "-j"], capture_output=True, text=True).stdout
+        return not output.strip()
+
+    def stop(self) -> None:
+        subprocess.run(["postfix", "stop"], capture_output=True)
+        for _ in range(100):
+            if not self.master_pid():
+                break
+            time.sleep(0.1)
+
+    def restore(self) -> None:
+        if self.backup.exists():
+            for name in ("main.cf", "master.cf"):
+                shutil.copy2(self.backup / name, POSTFIX_CONFIG / name)
+
+
+# ---------------------------------------------------------------------------------------------
+# The portal
+
+
+def setup_django():
+    """Django as in production (DEBUG off: no query log), with throwaway secrets that the
+    portal processes started by the benchmark inherit."""
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(40))
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("Set DATABASE_URL to a PostgreSQL database (it is created if missing).")
+    import django
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def manage(arguments: list[str], environment: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), *arguments],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=None,
+        cwd=ROOT,
+    )
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((HOST, port), 1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+
+class Bench:
+    def __init__(self, options):
+        self.options = options
+        self.rows = []
+        self.fairness = []
+        self.database_url = os.environ["DATABASE_URL"]
+
+    def round_header(self, label: str, number: int) -> str:
+        loadavg = load_average()
+        print(f"  {label} round {number + 1}: load average {loadavg}", flush=True)
+        return loadavg
+
+    def clients(self, port, credentials, mail_from="bench@bench.example"):
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(
+                run_clients,
+                port,
+                credentials,
+                self.options.connections,
+                self.options.seconds,
+                mail_from,
+            ).result()
+
+    def record(self, label, results):
+        """results: (msg/s, server CPU ms/msg, database CPU ms/msg, load average) per round."""
+        self.rows.append((label, results))
+        rates = [rate for rate, *_ in results]
+        print(
+            f"  => {label}: {min(rates):.0f} / {statistics.median(rates):.0f} / "
+            f"{max(rates):.0f} msg/s",
+            flush=True,
+        )
+
+    def measure_accept(self, label, port, meter, credentials=None, *, arrivals=None, drained=None):
+        """Rounds of clients against `port`; counted as accepted, or as arrived at the sink
+        (`arrivals`). `drained`: a callable true when the server has finished its queue."""
+        results = []
+        for number in range(self.options.rounds):
+            loadavg = self.round_header(label, number)
+            before = meter.sample()
+            arrived_before = arrivals.count if arrivals else 0
+            began = time.perf_counter()
+            accepted, elapsed = self.clients(port, credentials)
+            if arrivals:
+                count, elapsed = wait_for_arrivals(arrivals, arrived_before + accepted, began=began)
+                accepted = count - arrived_before
+            elif drained:
+                deadline = time.monotonic() + 60
+                while not drained() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            after = meter.sample()
+            server = CpuMeter.spent(before[0], after[0])
+            database = CpuMeter.spent(before[1], after[1])
+            results.append(
+                (
+                    accepted / elapsed,
+                    server / accepted * 1000,
+                    database / accepted * 1000,
+                    loadavg,
+                )
+            )
+        self.record(label, results)
+
+    def run(self):
+        options = self.options
+        workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
+        cert = workdir / "cert.pem", workdir / "key.pem"
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                str(cert[1]),
+                "-out",
+                str(cert[0]),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        # Postfix's smtpd reads the certificate as root, but the directory must be reachable.
+        os.chmod(workdir, 0o755)  # noqa: S103
+        cert_files = (str(cert[0]), str(cert[1]))
+        relay_sink = Sink(free_port())
+        environment = dict(
+            os.environ,
+            SMTP_TLS_CERT_FILE=cert_files[0],
+            SMTP_TLS_KEY_FILE=cert_files[1],
+            LOG_LEVEL="WARNING",
+            RELAY_ALLOW_PRIVATE_NETWORKS="true",
+            MAILQUEUE_POLL_SECONDS="0.5",
+        )
+        from bench.relay_fixtures import BenchOwner
+
+        owner = BenchOwner.create(relay_sink.port, options.connections)
+        try:
+            if "sink" in options.cases:
+                sink = Sink(free_port(), cert_files)
+                meter = CpuMeter(None, lambda: [sink.process.pid])
+                self.measure_accept("bare aiosmtpd sink (STARTTLS)", sink.port, meter)
+                sink.stop()
+            if {"postfix-accept", "postfix-relay"} & set(options.cases):
+                self.run_postfix(relay_sink, cert_files, workdir)
+            if "portal-accept" in options.cases:
+                port = free_port()
+                server = manage(
+                    [
+                        "runsmtp",
+                        "--no-deliver",
+                        "--host",
+                        HOST,
+                        "--port",
+                        str(port),
+                        "--tls-port",
+                        "0",
+                    ],
+                    environment,
+                )
+                try:
+                    wait_for_port(port)
+                    meter = CpuMeter(self.database_url, lambda: [server.pid])
+                    self.measure_accept(
+                        "portal runsmtp --no-deliver", port, meter, owner.credentials
+                    )
+                finally:
+                    stop_process(server)
+                owner.clear_queue()
+            if "portal-relay" in options.cases:
+                port = free_port()
+                server = manage(
+                    [
+                        "runsmtp",
+                        "--workers",
+                        str(options.workers),
+                        "--host",
+                        HOST,
+                        "--port",
+                        str(port),
+                        "--tls-port",
+                        "0",
+                    ],
+                    environment,
+                )
+                try:
+                    wait_for_port(port)
+                    meter = CpuMeter(self.database_url, lambda: [server.pid])
+                    self.measure_accept(
+                        f"portal runsmtp, {options.workers} delivery threads (arrived)",
+                        port,
+                        meter,
+                        owner.credentials,
+                        arrivals=relay_sink,
+                    )
+                finally:
+                    stop_process(server)
+                owner.clear_queue()
+            if "deliver" in options.cases:
+                self.run_deliver(relay_sink, owner, environment)
+            if "fairness" in options.cases:
+                self.run_fairness(relay_sink, owner, environment)
+        finally:
+            owner.delete()
+            relay_sink.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
+        self.print_table()
+
+    def run_postfix(self, relay_sink, cert_files, workdir):
+        Postfix.install()
+        postfix = Postfix(free_port(), relay_sink.port, cert_files, workdir)
+        try:
+            for relay in (False, True):
+                case = "postfix-relay" if relay else "postfix-accept"
+                if case not in self.options.cases:
+                    continue
+                postfix.start(relay=relay)
+                try:
+                    wait_for_port(postfix.port)
+                    master = [postfix.master_pid()]
+                    meter = CpuMeter(None, lambda master=master: master, process_tree=True)
+                    if relay:
+                        self.measure_accept(
+                            "Postfix accept and relay to the sink (arrived)",
+                            postfix.port,
+                            meter,
+                            arrivals=relay_sink,
+                        )
+                    else:
+                        self.measure_accept(
+                            "Postfix accept (durable queue, then discard)",
+                            postfix.port,
+                            meter,
+                            drained=postfix.queue_empty,
+                        )
+                finally:
+                    postfix.stop()
+        finally:
+            postfix.restore()
+
+    def run_deliver(self, relay_sink, owner, environment):
+        """`deliver` alone: each round prefills the queue, then counts arrivals for T seconds
+        (or until the queue is drained)."""
+        label = f"portal deliver alone, {self.options.workers} threads"
+        worker = manage(["deliver", "--workers", str(self.options.workers)], environment)
+        meter = CpuMeter(self.database_url, lambda: [worker.pid])
+        prefill = int(200 * self.options.seconds)
+        results = []
+        try:
+            for number in range(self.options.rounds):
+                owner.queue_messages(prefill)
+                time.sleep(0.5)  # let it start at full speed: the prefill is not the measure
+                loadavg = self.round_header(label, number)
+                before = meter.sample()
+                count_before = relay_sink.count
+                began = time.perf_counter()
+                while time.perf_counter() - began < self.options.seconds and owner.pending():
+                    time.sleep(0.05)
+                elapsed = time.perf_counter() - began
+                delivered = relay_sink.count - count_before
+                after = meter.sample()
+                results.append(
+                    (
+                        delivered / elapsed,
+                        CpuMeter.spent(before[0], after[0]) / delivered * 1000,
+                        CpuMeter.spent(before[1], after[1]) / delivered * 1000,
+                        loadavg,
+                    )
+                )
+                owner.clear_queue()
+                prefill = max(prefill, int(2 * delivered / elapsed * self.options.seconds))
+        finally:
+            stop_process(worker)
+            owner.clear_queue()
+        self.record(label, results)
+
+    def run_fairness(self, relay_sink, owner, environment):
+        from bench.relay_fixtures import BenchOwner
+
+        other = BenchOwner.create(relay_sink.port, 1, domain="other.example")
+        worker = manage(["deliver", "--workers", str(self.options.workers)], environment)
+        try:
+            for number in range(self.options.rounds):
+                owner.queue_messages(self.options.backlog)
+                time.sleep(0.2)
+                loadavg = self.round_header("fairness", number)
+                waited = other.time_to_delivery()
+                print(
+                    f"  => owner B's message delivered {waited:.2f} s after it was queued, "
+                    f"behind owner A's backlog of {self.options.backlog} (load {loadavg})",
+                    flush=True,
+                )
+                self.fairness.append((waited, loadavg))
+                owner.clear_queue()
+        finally:
+            stop_process(worker)
+            other.delete()
+
+    def print_table(self):
+        print()
+        print(
+            f"{self.options.connections} connections, {len(BODY) / 1024:.1f} KB bodies, "
+            f"{self.options.rounds} rounds x {self.options.seconds:g} s"
+        )
+        print(
+            "| | msg/s min / median / max | server CPU ms/msg | PostgreSQL CPU ms/msg "
+            "| load average before each round |"
+        )
+        print("|---|---:|---:|---:|---|")
+        for label, results in self.rows:
+            rates = [r[0] for r in results]
+            print(
+                f"| {label} | {min(rates):,.0f} / {statistics.median(rates):,.0f} / "
+                f"{max(rates):,.0f} | {statistics.median(r[1] for r in results):.2f} | "
+                f"{statistics.median(r[2] for r in results):.2f} | "
+                f"{'; '.join(r[3] for r in results)} |"
+            )
+        for waited, loadavg in self.fairness:
+            print(f"fairness: owner B waited {waited:.2f} s (load {loadavg})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10, help="per round")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4, help="delivery threads")
+    parser.add_argument("--backlog", type=int, default=2000, help="fairness: owner A's backlog")
+    parser.add_argument("--cases", nargs="+", default=CASES, choices=[*CASES, "fairness"])
+    options = parser.parse_args()
+    setup_django()
+    Bench(options).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""The relay benchmark's owners in the database (imported once Django is set up)."""
+
+import time
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from accounts.services import create_owner
+from mailqueue.models import QueuedMessage
+from smtpusers.services import create_smtp_user
+from testing.submission import make_relay_setting
+
+BODY = ("Benchmark line of a typical small message, seventy characters long....\r\n" * 28).encode()
+
+
+@dataclass
+class BenchOwner:
+    owner: object
+    relay_setting: object
+    credentials: list[tuple[str, str]]
+
+    @classmethod
+    def create(cls, sink_port: int, smtp_users: int, *, domain="bench.example") -> "BenchOwner":
+        owner, _, _ = create_owner(name=f"Relay benchmark ({domain})")
+        relay_setting = make_relay_setting(owner, domain, sink_port)
+        credentials = []
+        for _ in range(smtp_users):
+            smtp_user, password = create_smtp_user(
+                owner, total_limit=2_000_000_000, hourly_limit=2_000_000_000
+            )
+            credentials.append((smtp_user.smtp_user_name, password))
+        return cls(owner, relay_setting, credentials)
+
+    def _message(self, number: int, now) -> QueuedMessage:
+        mail_from = f"bench@{self.relay_setting.domain}"
+        headers = (
+            f"From: {mail_from}\r\nTo: sink@destination.test\r\nSubject: queued {number}\r\n\r\n"
+        ).encode()
+        data = headers + BODY
+        return QueuedMessage(
+            owner=self.owner,
+            relay_setting=self.relay_setting,
+            mail_from=mail_from,
+            rcpt_to=["sink@destination.test"],
+            data=data,
+            size=len(data),
+            next_attempt_at=now,
+            created_at=now,
+        )
+
+    def queue_messages(self, count: int) -> None:
+        """`count` messages due now, committed together (as if accepted earlier)."""
+        now = timezone.now()
+        QueuedMessage.objects.bulk_create(
+            [self._message(number, now) for number in range(count)], batch_size=1000
+        )
+
+    def pending(self) -> bool:
+        waiting = [QueuedMessage.Status.QUEUED, QueuedMessage.Status.SENDING]
+        return QueuedMessage.objects.filter(owner=self.owner, status__in=waiting).exists()
+
+    def clear_queue(self) -> None:
+        QueuedMessage.objects.filter(owner=self.owner).delete()
+
+    def time_to_delivery(self, timeout: float = 120) -> float:
+        """Queue one message now; seconds until it is delivered (inf after `timeout`)."""
+        (message,) = QueuedMessage.objects.bulk_create([self._message(0, timezone.now())])
+        began = time.perf_counter()
+        while time.perf_counter() - began < timeout:
+            message.refresh_from_db(fields=["status"])
+            if message.status == QueuedMessage.Status.DELIVERED:
+                return time.perf_counter() - began
+            time.sleep(0.05)
+        return float("inf")
+
+    def delete(self) -> None:
+        self.owner.delete()
