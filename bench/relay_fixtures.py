@@ -2,11 +2,14 @@
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
+from accounts.models import Owner
 from accounts.services import create_owner
 from mailqueue.models import QueuedMessage
+from relaysettings.models import RelaySetting
 from smtpusers.services import create_smtp_user
 from testing.submission import make_relay_setting
 
@@ -15,12 +18,14 @@ BODY = ("Benchmark line of a typical small message, seventy characters long....\
 
 @dataclass
 class BenchOwner:
-    owner: object
-    relay_setting: object
+    owner: Owner
+    relay_setting: RelaySetting
     credentials: list[tuple[str, str]]
 
     @classmethod
-    def create(cls, sink_port: int, smtp_users: int, *, domain="bench.example") -> "BenchOwner":
+    def create(
+        cls, sink_port: int, smtp_users: int, *, domain: str = "bench.example"
+    ) -> "BenchOwner":
         owner, _, _ = create_owner(name=f"Relay benchmark ({domain})")
         relay_setting = make_relay_setting(owner, domain, sink_port)
         credentials = []
@@ -31,7 +36,7 @@ class BenchOwner:
             credentials.append((smtp_user.smtp_user_name, password))
         return cls(owner, relay_setting, credentials)
 
-    def _message(self, number: int, now) -> QueuedMessage:
+    def _message(self, number: int, now: datetime) -> QueuedMessage:
         mail_from = f"bench@{self.relay_setting.domain}"
         headers = (
             f"From: {mail_from}\r\nTo: sink@destination.test\r\nSubject: queued {number}\r\n\r\n"

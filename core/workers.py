@@ -14,13 +14,25 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
-from django.db.models import F, Model
+from django.db.models import F, Field, Model
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
+
+# A queue's row: any model with the fields of a work row (`WorkRow`).
+RowT = TypeVar("RowT", bound=Model)
+
+
+class WorkRow(Protocol):
+    """The fields every queue's table has, besides its primary key."""
+
+    status: str
+    attempts: int
+    next_attempt_at: datetime
 
 
 def backoff(attempts: int, *, base_seconds: float, max_seconds: float) -> timedelta:
@@ -30,7 +42,7 @@ def backoff(attempts: int, *, base_seconds: float, max_seconds: float) -> timede
 
 
 @dataclass(frozen=True)
-class WorkQueue:
+class WorkQueue(Generic[RowT]):
     """A table of work rows (fields status, attempts, next_attempt_at) and its timings.
 
     The timings are the settings <settings_prefix>_LEASE_SECONDS (how long a claim holds),
@@ -40,7 +52,7 @@ class WorkQueue:
     take turns when rows are claimed.
     """
 
-    model: type[Model]
+    model: type[RowT]
     waiting_status: str
     claimed_status: str
     settings_prefix: str
@@ -59,12 +71,12 @@ class WorkQueue:
         """How many rows a worker claims at once (<settings_prefix>_BATCH_SIZE, default 1)."""
         return int(getattr(settings, f"{self.settings_prefix}_BATCH_SIZE", 1))
 
-    def claim_next(self, *, now: datetime) -> Model | None:
+    def claim_next(self, *, now: datetime) -> RowT | None:
         """Take the next due row, or None."""
         rows = self.claim_batch(now=now, limit=1)
         return rows[0] if rows else None
 
-    def claim_batch(self, *, now: datetime, limit: int) -> list[Model]:
+    def claim_batch(self, *, now: datetime, limit: int) -> list[RowT]:
         """Take up to `limit` due rows, oldest due first, in one transaction.
 
         With `fair_by` (a field, the owner), each owner's oldest due row comes first, so that
@@ -74,11 +86,11 @@ class WorkQueue:
         PostgreSQL; the conditional UPDATE makes a claim exclusive.
         """
         lease = self.lease()
-        due = self.model.objects.filter(
+        due = self.model._default_manager.filter(
             status__in=[self.waiting_status, self.claimed_status], next_attempt_at__lte=now
         )
         with transaction.atomic():
-            rows: list[Model] = []
+            rows: list[RowT] = []
             if self.fair_by and limit > 1:
                 rows = list(
                     due.select_for_update(skip_locked=True)
@@ -101,10 +113,10 @@ class WorkQueue:
                 # locked): claim nothing rather than something twice.
                 transaction.set_rollback(True)
                 return []
-        for row in rows:
-            row.status = self.claimed_status
-            row.attempts += 1
-            row.next_attempt_at = now + lease
+        for work_row in cast(list[WorkRow], rows):
+            work_row.status = self.claimed_status
+            work_row.attempts += 1
+            work_row.next_attempt_at = now + lease
         return rows
 
     def _owner_heads(self, *, now: datetime, limit: int) -> list[int]:
@@ -116,7 +128,10 @@ class WorkQueue:
         waiting and claimed rows.
         """
         table = connection.ops.quote_name(self.model._meta.db_table)
-        column = connection.ops.quote_name(self.model._meta.get_field(self.fair_by).column)
+        # Called only with `fair_by` set, which names a concrete field (the owner's foreign key,
+        # not a reverse relation): it has a column.
+        fair_field = cast(Field, self.model._meta.get_field(cast(str, self.fair_by)))
+        column = connection.ops.quote_name(cast(str, fair_field.column))
         statuses = [self.waiting_status, self.claimed_status]
         sql = f"""
             WITH RECURSIVE owners(value) AS (
@@ -142,35 +157,35 @@ class WorkQueue:
             cursor.execute(sql, [*statuses, *statuses, *statuses, now, limit])
             return [row[0] for row in cursor.fetchall()]
 
-    def release(self, rows: list[Model], *, now: datetime) -> None:
+    def release(self, rows: list[RowT], *, now: datetime) -> None:
         """Give claimed rows that were not worked on back, due at once, their attempt undone."""
         for row in rows:
-            self.model.objects.filter(
-                pk=row.pk, status=self.claimed_status, attempts=row.attempts
+            self.model._default_manager.filter(
+                pk=row.pk, status=self.claimed_status, attempts=cast(WorkRow, row).attempts
             ).update(
                 status=self.waiting_status,
                 attempts=F("attempts") - 1,
                 next_attempt_at=now,
             )
 
-    def record_success(self, row: Model, **changes) -> bool:
+    def record_success(self, row: RowT, **changes: Any) -> bool:
         """Record a finished row (`changes` name its final status), unless the claim was lost."""
         return self._finish(row, **changes)
 
     def record_failure(
         self,
-        row: Model,
+        row: RowT,
         *,
         now: datetime,
         give_up_as: str | None = None,
         retry_no_later_than: datetime | None = None,
-        **changes,
+        **changes: Any,
     ) -> bool:
         """A failed attempt: given up with the status `give_up_as`, or else due again after
         the backoff (and no later than `retry_no_later_than`)."""
         if give_up_as is not None:
             return self._finish(row, status=give_up_as, **changes)
-        retry_at = now + self.retry_delay(row.attempts)
+        retry_at = now + self.retry_delay(cast(WorkRow, row).attempts)
         if retry_no_later_than is not None:
             retry_at = min(retry_at, retry_no_later_than)
         return self._finish(row, status=self.waiting_status, next_attempt_at=retry_at, **changes)
@@ -183,11 +198,11 @@ class WorkQueue:
             max_seconds=self._setting("RETRY_MAX_SECONDS"),
         )
 
-    def _finish(self, row: Model, **changes) -> bool:
+    def _finish(self, row: RowT, **changes: Any) -> bool:
         """Record an outcome on a claimed row, unless the claim was lost meanwhile (it lapsed
         and another worker claimed the row again)."""
-        updated = self.model.objects.filter(
-            pk=row.pk, status=self.claimed_status, attempts=row.attempts
+        updated = self.model._default_manager.filter(
+            pk=row.pk, status=self.claimed_status, attempts=cast(WorkRow, row).attempts
         ).update(**changes)
         if updated:
             for field, value in changes.items():
@@ -196,7 +211,10 @@ class WorkQueue:
 
 
 def work_through(
-    queue: WorkQueue, work_on: Callable[[Model], object], *, stop: threading.Event | None = None
+    queue: WorkQueue[RowT],
+    work_on: Callable[[RowT], object],
+    *,
+    stop: threading.Event | None = None,
 ) -> int:
     """Claim and work on due rows, a batch at a time, until none is due (or `stop` is set);
     how many were tried.
@@ -213,7 +231,7 @@ def work_through(
         half_lease = queue.lease() / 2
         for position, row in enumerate(rows):
             if (stop is not None and stop.is_set()) or (
-                row.next_attempt_at - timezone.now() < half_lease
+                cast(WorkRow, row).next_attempt_at - timezone.now() < half_lease
             ):
                 queue.release(rows[position:], now=timezone.now())
                 return attempted
@@ -222,11 +240,11 @@ def work_through(
     return attempted
 
 
-class QueueWorker(threading.Thread):
+class QueueWorker(threading.Thread, Generic[RowT]):
     """Works through `queue` whenever woken, and at least every poll interval, until stopped;
     `wake()` makes it look at once."""
 
-    def __init__(self, queue: WorkQueue, work_on: Callable[[Model], object], *, name: str):
+    def __init__(self, queue: WorkQueue[RowT], work_on: Callable[[RowT], object], *, name: str):
         super().__init__(name=name, daemon=True)
         self.queue = queue
         self._work_on = work_on

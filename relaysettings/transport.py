@@ -10,6 +10,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.conf import settings
 
@@ -109,7 +110,9 @@ class _CheckedAddressSMTP(smtplib.SMTP):
         super().__init__(host, port, **options)
 
     def _get_socket(self, host, port, timeout):
-        return connect(self.addresses, port, timeout=timeout, source_address=self.source_address)
+        # smtplib keeps the (host, port) it was given, if any; the portal gives none.
+        source_address = cast("tuple[str, int] | None", self.source_address)
+        return connect(self.addresses, port, timeout=timeout, source_address=source_address)
 
 
 class _CheckedAddressSMTPSSL(smtplib.SMTP_SSL, _CheckedAddressSMTP):
@@ -125,6 +128,7 @@ def _open_connection(target: SmtpTarget, timeout: float) -> smtplib.SMTP:
     offered (or implicit) and logged in."""
     addresses = _checked_addresses(target)
     context = _tls_context(target.reject_unauthorized)
+    connection: smtplib.SMTP
     if target.secure:
         connection = _CheckedAddressSMTPSSL(
             target.host, target.port, addresses=addresses, timeout=timeout, context=context
