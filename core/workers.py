@@ -18,7 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
-from django.db.models import F, Field, Model
+from django.db.models import F, Field, Model, OuterRef, Subquery
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -125,8 +125,11 @@ class WorkQueue(Generic[RowT]):
         The values are walked through the index (a loose index scan: one probe per value with
         waiting rows), not by sorting every due row: a backlog of 100,000 rows of one owner
         costs no more than one row. Needs an index on (fair_by, next_attempt_at, id) over the
-        waiting and claimed rows.
+        waiting and claimed rows. Other databases (SQLite for local development) take each
+        value's head by a correlated subquery instead.
         """
+        if connection.vendor != "postgresql":
+            return self._owner_heads_portably(now=now, limit=limit)
         table = connection.ops.quote_name(self.model._meta.db_table)
         # Called only with `fair_by` set, which names a concrete field (the owner's foreign key,
         # not a reverse relation): it has a column.
@@ -156,6 +159,18 @@ class WorkQueue(Generic[RowT]):
         with connection.cursor() as cursor:
             cursor.execute(sql, [*statuses, *statuses, *statuses, now, limit])
             return [row[0] for row in cursor.fetchall()]
+
+    def _owner_heads_portably(self, *, now: datetime, limit: int) -> list[int]:
+        fair_by = cast(str, self.fair_by)
+        due = self.model._default_manager.filter(
+            status__in=[self.waiting_status, self.claimed_status], next_attempt_at__lte=now
+        )
+        head = due.filter(**{fair_by: OuterRef(fair_by)}).order_by("next_attempt_at", "id")
+        return list(
+            due.filter(pk=Subquery(head.values("pk")[:1]))
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
 
     def release(self, rows: list[RowT], *, now: datetime) -> None:
         """Give claimed rows that were not worked on back, due at once, their attempt undone."""
