@@ -126,16 +126,23 @@ def relay_setting_delete(request, domain):
     return render(request, "relaysettings/confirm_delete.html", {"relay_setting": relay_setting})
 
 
+# The address of the test message just sent, shown once by the page the POST redirects to.
+_TEST_SENT_TO = "relaysettings_test_sent_to"
+
+
 @login_required
 @owner_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def relay_setting_test_send(request, domain):
     relay_setting = _relay_setting_or_404(request, domain)
-    sent_to = None
+    # Redirect after a send, so that a reload or Back sends nothing again.
+    sent_to = request.session.pop(_TEST_SENT_TO, None) if request.method == "GET" else None
     if request.method == "POST":
         form = SendTestEmailForm(request.POST)
         if form.is_valid() and form.send(request.owner, relay_setting):
-            sent_to = form.cleaned_data["to"].strip()
+            request.session[_TEST_SENT_TO] = form.cleaned_data["to"].strip()
+            return redirect(request.path)
     else:
         form = SendTestEmailForm(initial={"to": request.user.email})
     return render(

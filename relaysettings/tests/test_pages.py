@@ -7,6 +7,7 @@ from accounts.models import User
 from relaysettings import selectors
 from relaysettings.models import RelaySetting
 from testing.email_settings import SEED_DOMAIN, create_setting
+from testing.http import hidden_fields, page_text
 
 PASSWORD = "itte574dsts485"
 
@@ -236,7 +237,7 @@ def test_it_sends_a_test_message_from_the_dashboard(alice_client, alice, smtp_se
     url = reverse("relaysettings:test-send", args=[SEED_DOMAIN])
 
     form_page = alice_client.get(url).content.decode()
-    response = alice_client.post(url, {"to": "inbox@example.net"})
+    response = alice_client.post(url, {"to": "inbox@example.net"}, follow=True)
 
     assert 'value="alice@example.com"' in form_page
     assert "relay-pass" not in form_page
@@ -280,3 +281,29 @@ def test_it_shows_a_bad_recipient_next_to_the_field(alice_client, alice, smtp_se
 
     assert response.context["form"].errors == {"to": ["to must be an email address"]}
     assert server.messages == []
+
+
+def test_it_sends_a_test_message_once_however_often_the_form_is_sent(
+    alice_client, alice, smtp_server
+):
+    server = smtp_server(users={"relay-user": "relay-pass"})
+    create_setting(
+        alice,
+        options__host=server.host,
+        options__port=server.port,
+        options__secure=False,
+        options__auth__user="relay-user",
+        options__auth__pass="relay-pass",
+    )
+    url = reverse("relaysettings:test-send", args=[SEED_DOMAIN])
+    fields = {**hidden_fields(alice_client.get(url)), "to": "inbox@example.net"}
+
+    first = alice_client.post(url, fields, follow=True)
+    again = alice_client.post(url, fields, follow=True)
+    reloaded = alice_client.get(url)
+
+    assert first.redirect_chain == [(url, 302)]
+    assert "Sent: the server accepted the test message for inbox@example.net." in page_text(first)
+    assert "Already done" in page_text(again)
+    assert "Sent:" not in page_text(reloaded)
+    assert len(server.messages) == 1
