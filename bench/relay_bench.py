@@ -334,26 +334,14 @@ def setup_django():
 
     from cryptography.fernet import Fernet
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ["DEBUG"] = "false"
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(40))
     os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("Set DATABASE_URL to a PostgreSQL database (it is created if missing).")
-    import django
-    import psycopg
+    sys.path.insert(0, str(ROOT))
+    # The SMTP benchmark's set-up: the database created if missing, then migrated.
+    from bench.smtp_bench import setup_django as setup_migrated_django
 
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_migrated_django()
 
 
 def manage(arguments: list[str], environment: dict) -> subprocess.Popen:
@@ -511,58 +499,15 @@ class Bench:
             if {"postfix-accept", "postfix-relay"} & set(options.cases):
                 self.run_postfix(relay_sink, cert_files, workdir)
             if "portal-accept" in options.cases:
-                port = free_port()
-                server = manage(
-                    [
-                        "runsmtp",
-                        "--no-deliver",
-                        "--host",
-                        HOST,
-                        "--port",
-                        str(port),
-                        "--tls-port",
-                        "0",
-                    ],
-                    environment,
-                )
-                try:
-                    wait_for_port(port)
-                    meter = CpuMeter(self.database_url, lambda: [server.pid])
-                    self.measure_accept(
-                        "portal runsmtp --no-deliver", port, meter, owner.credentials
-                    )
-                finally:
-                    stop_process(server)
-                owner.clear_queue()
+                self.run_portal("portal runsmtp --no-deliver", ["--no-deliver"], owner, environment)
             if "portal-relay" in options.cases:
-                port = free_port()
-                server = manage(
-                    [
-                        "runsmtp",
-                        "--workers",
-                        str(options.workers),
-                        "--host",
-                        HOST,
-                        "--port",
-                        str(port),
-                        "--tls-port",
-                        "0",
-                    ],
+                self.run_portal(
+                    f"portal runsmtp, {options.workers} delivery threads (arrived)",
+                    ["--workers", str(options.workers)],
+                    owner,
                     environment,
+                    arrivals=relay_sink,
                 )
-                try:
-                    wait_for_port(port)
-                    meter = CpuMeter(self.database_url, lambda: [server.pid])
-                    self.measure_accept(
-                        f"portal runsmtp, {options.workers} delivery threads (arrived)",
-                        port,
-                        meter,
-                        owner.credentials,
-                        arrivals=relay_sink,
-                    )
-                finally:
-                    stop_process(server)
-                owner.clear_queue()
             if "deliver" in options.cases:
                 self.run_deliver(relay_sink, owner, environment)
             if "fairness" in options.cases:
@@ -572,6 +517,22 @@ class Bench:
             relay_sink.stop()
             shutil.rmtree(workdir, ignore_errors=True)
         self.print_table()
+
+    def run_portal(self, label, runsmtp_options, owner, environment, **measure):
+        """`manage.py runsmtp` with these options, measured like every server; its queue is
+        emptied afterwards."""
+        port = free_port()
+        server = manage(
+            ["runsmtp", *runsmtp_options, "--host", HOST, "--port", str(port), "--tls-port", "0"],
+            environment,
+        )
+        try:
+            wait_for_port(port)
+            meter = CpuMeter(self.database_url, lambda: [server.pid])
+            self.measure_accept(label, port, meter, owner.credentials, **measure)
+        finally:
+            stop_process(server)
+        owner.clear_queue()
 
     def run_postfix(self, relay_sink, cert_files, workdir):
         Postfix.install()
