@@ -224,16 +224,22 @@ def test_it_answers_404_for_missing_or_malformed_domains(alice_client, domain):
     assert response.status_code == 404
 
 
-def test_it_sends_a_test_message_from_the_dashboard(alice_client, alice, smtp_server):
+def relaying_test_server(tenant, smtp_server):
+    """A test SMTP server taking relay-user's login, and the seed domain's settings for it."""
     server = smtp_server(users={"relay-user": "relay-pass"})
     create_setting(
-        alice,
+        tenant,
         options__host=server.host,
         options__port=server.port,
         options__secure=False,
         options__auth__user="relay-user",
         options__auth__pass="relay-pass",
     )
+    return server
+
+
+def test_it_sends_a_test_message_from_the_dashboard(alice_client, alice, smtp_server):
+    server = relaying_test_server(alice, smtp_server)
     url = reverse("relaysettings:test-send", args=[SEED_DOMAIN])
 
     form_page = alice_client.get(url).content.decode()
@@ -286,15 +292,7 @@ def test_it_shows_a_bad_recipient_next_to_the_field(alice_client, alice, smtp_se
 def test_it_sends_a_test_message_once_however_often_the_form_is_sent(
     alice_client, alice, smtp_server
 ):
-    server = smtp_server(users={"relay-user": "relay-pass"})
-    create_setting(
-        alice,
-        options__host=server.host,
-        options__port=server.port,
-        options__secure=False,
-        options__auth__user="relay-user",
-        options__auth__pass="relay-pass",
-    )
+    server = relaying_test_server(alice, smtp_server)
     url = reverse("relaysettings:test-send", args=[SEED_DOMAIN])
     fields = {**hidden_fields(alice_client.get(url)), "to": "inbox@example.net"}
 
