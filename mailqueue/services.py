@@ -119,12 +119,11 @@ def accept_message(
             )
             # Counted last: the quota UPDATE locks the SMTP user's row until the commit, so
             # the (possibly large) message is written before, not while other sessions wait.
-            consume_send_quota(smtp_user.pk, now=now, client_ip=client_ip)
-            # Under that lock a reset either committed before (and is seen here) or waits
-            # for this message: the old password never sends after the reset.
-            if not SmtpUser.objects.filter(
-                pk=smtp_user.pk, password_encrypted=smtp_user.password_encrypted
-            ).exists():
+            counted = consume_send_quota(smtp_user.pk, now=now, client_ip=client_ip)
+            # The UPDATE read the password under its row lock: a reset either committed before
+            # (and is seen here) or waits for this message, so the old password never sends
+            # after the reset.
+            if counted.password_encrypted != smtp_user.password_encrypted:
                 raise CredentialsChanged(smtp_user)
     except SendingRefused as refusal:
         record_send_refusal(smtp_user.pk, refusal, now=now)

@@ -228,6 +228,9 @@ class CountedMessage:
     usage: UsageSummary
     # Each hook's value from the UPDATE's RETURNING, by hook name (hooks without one: absent).
     returned: dict[str, object]
+    # The stored password (ciphertext) under the UPDATE's row lock: a session that logged in
+    # before a reset sees it changed, without reading the row again.
+    password_encrypted: str
 
 
 class OnCounted(Protocol):
@@ -285,7 +288,7 @@ WHERE id = %(smtp_user_id)s
     AND (daily_limit IS NULL OR day_started_at IS NULL OR day_started_at < %(day)s
          OR day_used < daily_limit)
 RETURNING owner_id, smtp_user_name, total_used, total_limit, hour_started_at, hour_used,
-    hourly_limit, day_started_at, day_used, daily_limit{hook_columns}
+    hourly_limit, day_started_at, day_used, daily_limit, password_encrypted{hook_columns}
 """
 
 # One row per SMTP user and clock hour, incremented in place. Django's bulk_create cannot
@@ -340,7 +343,7 @@ def _count_message(
     if row is None:
         return None
     (owner_id, name, total_used, total_limit, hour_started_at, hour_used, hourly_limit,
-     day_started_at, day_used, daily_limit, *returned) = row  # fmt: skip
+     day_started_at, day_used, daily_limit, password_encrypted, *returned) = row  # fmt: skip
     return CountedMessage(
         smtp_user_id=smtp_user_id,
         owner_id=owner_id,
@@ -351,6 +354,7 @@ def _count_message(
             total=WindowUsage(TOTAL, total_used, total_limit, None),
         ),
         returned=dict(zip(returned_names, returned, strict=True)),
+        password_encrypted=password_encrypted,
     )
 
 
