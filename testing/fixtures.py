@@ -18,6 +18,8 @@ from testing.tenants import (
     bob,
     bob_client,
     superuser,
+    superuser_client,
+    support_client,
     support_member,
 )
 from testing.webhooks import fast_alerts, webhook_receiver
@@ -41,6 +43,8 @@ __all__ = [
     "smtp_server",
     "start_server",
     "superuser",
+    "superuser_client",
+    "support_client",
     "support_member",
     "tls_certificate",
     "tls_files",

@@ -96,3 +96,17 @@ def bob_client(client, bob):
     """Django's test client, signed in to the dashboard as bob."""
     client.force_login(bob.login)
     return client
+
+
+@pytest.fixture
+def support_client(client, support_member):
+    """Django's test client, signed in to the admin as a Support group member."""
+    client.force_login(support_member.user)
+    return client
+
+
+@pytest.fixture
+def superuser_client(client, superuser):
+    """Django's test client, signed in to the admin as a superuser."""
+    client.force_login(superuser.user)
+    return client

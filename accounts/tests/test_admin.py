@@ -22,18 +22,6 @@ LOGINS = reverse("admin:accounts_user_changelist")
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def support_client(client, support_member):
-    client.force_login(support_member.user)
-    return client
-
-
-@pytest.fixture
-def superuser_client(client, superuser):
-    client.force_login(superuser.user)
-    return client
-
-
 def listed(response) -> list:
     return list(response.context["cl"].result_list)
 

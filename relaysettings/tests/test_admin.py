@@ -1,22 +1,13 @@
 """The staff admin of email settings: listing, searching, a write-only password, saves through
 the services."""
 
-import pytest
 from django.urls import reverse
 
-from accounts.models import User
 from relaysettings import selectors
 from relaysettings.models import RelaySetting
 from testing.email_settings import SEED_DOMAIN, create_setting
 
 PASSWORD = "itte574dsts485"
-
-
-@pytest.fixture
-def staff_client(client, db):
-    staff = User.objects.create_superuser(email="support@example.com", password="x")
-    client.force_login(staff)
-    return client
 
 
 def change_form(relay_setting, **changes) -> dict:
@@ -36,7 +27,7 @@ def change_form(relay_setting, **changes) -> dict:
 
 
 def test_it_lists_and_searches_settings_in_few_queries(
-    staff_client, alice, bob, django_assert_max_num_queries
+    superuser_client, alice, bob, django_assert_max_num_queries
 ):
     for number in range(5):
         create_setting(alice, domain=f"d{number}.alice.example.com")
@@ -44,10 +35,10 @@ def test_it_lists_and_searches_settings_in_few_queries(
     url = reverse("admin:relaysettings_relaysetting_changelist")
 
     with django_assert_max_num_queries(8):
-        listing = staff_client.get(url).content.decode()
-    by_owner_name = staff_client.get(url, {"q": "Bob"}).content.decode()
-    by_owner_id = staff_client.get(url, {"q": alice.owner_id}).content.decode()
-    by_domain = staff_client.get(url, {"q": "d3.alice"}).content.decode()
+        listing = superuser_client.get(url).content.decode()
+    by_owner_name = superuser_client.get(url, {"q": "Bob"}).content.decode()
+    by_owner_id = superuser_client.get(url, {"q": alice.owner_id}).content.decode()
+    by_domain = superuser_client.get(url, {"q": "d3.alice"}).content.decode()
 
     assert "d0.alice.example.com" in listing and "bob.example.com" in listing
     assert PASSWORD not in listing
@@ -56,10 +47,10 @@ def test_it_lists_and_searches_settings_in_few_queries(
     assert "d3.alice.example.com" in by_domain and "d2.alice" not in by_domain
 
 
-def test_it_never_shows_the_password_on_the_change_page(staff_client, alice):
+def test_it_never_shows_the_password_on_the_change_page(superuser_client, alice):
     relay_setting = create_setting(alice)
 
-    page = staff_client.get(
+    page = superuser_client.get(
         reverse("admin:relaysettings_relaysetting_change", args=[relay_setting.pk])
     ).content.decode()
 
@@ -69,11 +60,13 @@ def test_it_never_shows_the_password_on_the_change_page(staff_client, alice):
     assert 'name="new_password"' in page
 
 
-def test_it_keeps_the_password_when_the_new_one_is_left_blank(staff_client, alice):
+def test_it_keeps_the_password_when_the_new_one_is_left_blank(superuser_client, alice):
     relay_setting = create_setting(alice)
     url = reverse("admin:relaysettings_relaysetting_change", args=[relay_setting.pk])
 
-    response = staff_client.post(url, change_form(relay_setting, description="Edited by support"))
+    response = superuser_client.post(
+        url, change_form(relay_setting, description="Edited by support")
+    )
 
     assert response.status_code == 302
     stored = RelaySetting.objects.get()
@@ -81,34 +74,34 @@ def test_it_keeps_the_password_when_the_new_one_is_left_blank(staff_client, alic
     assert selectors.auth_password_of(stored) == PASSWORD
 
 
-def test_it_sets_a_new_password(staff_client, alice):
+def test_it_sets_a_new_password(superuser_client, alice):
     relay_setting = create_setting(alice)
     url = reverse("admin:relaysettings_relaysetting_change", args=[relay_setting.pk])
 
-    staff_client.post(url, change_form(relay_setting, new_password="support-set-this"))
+    superuser_client.post(url, change_form(relay_setting, new_password="support-set-this"))
 
     assert selectors.auth_password_of(RelaySetting.objects.get()) == "support-set-this"
-    history = staff_client.get(
+    history = superuser_client.get(
         reverse("admin:relaysettings_relaysetting_history", args=[relay_setting.pk])
     ).content.decode()
     assert "support-set-this" not in history
 
 
-def test_it_removes_authentication_when_the_user_name_is_cleared(staff_client, alice):
+def test_it_removes_authentication_when_the_user_name_is_cleared(superuser_client, alice):
     relay_setting = create_setting(alice)
     url = reverse("admin:relaysettings_relaysetting_change", args=[relay_setting.pk])
 
-    staff_client.post(url, change_form(relay_setting, auth_user=""))
+    superuser_client.post(url, change_form(relay_setting, auth_user=""))
 
     stored = RelaySetting.objects.get()
     assert (stored.auth_user, stored.auth_password_encrypted) == ("", "")
 
 
-def test_it_shows_the_services_errors_and_saves_nothing(staff_client, alice):
+def test_it_shows_the_services_errors_and_saves_nothing(superuser_client, alice):
     relay_setting = create_setting(alice)
     url = reverse("admin:relaysettings_relaysetting_change", args=[relay_setting.pk])
 
-    response = staff_client.post(url, change_form(relay_setting, port="0", host="bad host!"))
+    response = superuser_client.post(url, change_form(relay_setting, port="0", host="bad host!"))
 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {
@@ -119,8 +112,8 @@ def test_it_shows_the_services_errors_and_saves_nothing(staff_client, alice):
     assert (stored.port, stored.host) == (465, "m.webitel.com")
 
 
-def test_it_adds_settings_for_an_owner(staff_client, alice):
-    response = staff_client.post(
+def test_it_adds_settings_for_an_owner(superuser_client, alice):
+    response = superuser_client.post(
         reverse("admin:relaysettings_relaysetting_add"),
         {
             "owner": alice.owner.pk,
@@ -140,10 +133,10 @@ def test_it_adds_settings_for_an_owner(staff_client, alice):
     assert selectors.auth_password_of(stored) == "added-by-support"
 
 
-def test_it_refuses_to_add_a_domain_the_owner_already_has(staff_client, alice):
+def test_it_refuses_to_add_a_domain_the_owner_already_has(superuser_client, alice):
     create_setting(alice)
 
-    response = staff_client.post(
+    response = superuser_client.post(
         reverse("admin:relaysettings_relaysetting_add"),
         {
             "owner": alice.owner.pk,
@@ -160,15 +153,15 @@ def test_it_refuses_to_add_a_domain_the_owner_already_has(staff_client, alice):
     assert RelaySetting.objects.get().host == "m.webitel.com"
 
 
-def test_it_deletes_through_the_service(staff_client, alice, bob):
+def test_it_deletes_through_the_service(superuser_client, alice, bob):
     alices = create_setting(alice)
     bobs = create_setting(bob)
 
-    staff_client.post(
+    superuser_client.post(
         reverse("admin:relaysettings_relaysetting_delete", args=[alices.pk]), {"post": "yes"}
     )
     after_single = list(RelaySetting.objects.all())
-    staff_client.post(
+    superuser_client.post(
         reverse("admin:relaysettings_relaysetting_changelist"),
         {"action": "delete_selected", "_selected_action": [bobs.pk], "post": "yes"},
     )

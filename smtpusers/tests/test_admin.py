@@ -51,18 +51,6 @@ def log_messages(smtp_user) -> list[str]:
 
 
 @pytest.fixture
-def support_client(client, support_member):
-    client.force_login(support_member.user)
-    return client
-
-
-@pytest.fixture
-def superuser_client(client, superuser):
-    client.force_login(superuser.user)
-    return client
-
-
-@pytest.fixture
 def alices_smtp_user(alice):
     return create_smtp_user(alice.owner, total_limit=1000, hourly_limit=100)
 
