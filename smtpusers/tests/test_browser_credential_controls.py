@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from alerts.delivery import deliver_due_alerts
-from smtpusers.quota import consume_send_quota, hour_start
+from smtpusers.quota import consume_send_quota, day_start, hour_start
 from smtpusers.services import create_smtp_user
 from testing.browser import chromium, screenshot, sign_in
 
@@ -27,9 +27,10 @@ def test_it_shows_usage_remaining_and_resets_on_the_smtp_users_page(alice, page,
     smtp_user, _ = create_smtp_user(alice.owner, total_limit=500, hourly_limit=10, daily_limit=100)
     paused, _ = create_smtp_user(alice.owner, total_limit=50, hourly_limit=3)
     now = timezone.now()
-    # Earlier days, oldest first, at most 9 messages in any clock hour.
+    # Earlier days, oldest first, at most 9 messages in any clock hour, each day's within its
+    # own UTC day whatever the time of the run (hours 1 to 8 of that day).
     earlier = sorted(
-        now - timedelta(days=days_ago, hours=index // 9)
+        day_start(now) - timedelta(days=days_ago) + timedelta(hours=1 + index // 9)
         for days_ago, count in [(20, 30), (9, 55), (2, 70), (1, 40)]
         for index in range(count)
     )
