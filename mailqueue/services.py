@@ -7,14 +7,23 @@ from here.
 """
 
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
 
 from core.errors import NotFoundError, ServiceError
+from core.rows import insert_row
 from core.workers import WorkQueue
 from mailqueue.models import QueuedMessage
-from relaysettings.selectors import SenderNotAllowed, relay_setting_for_sender
+from mailqueue.selectors import sending_check
+from relaysettings.selectors import (
+    SENDER_SETTINGS_UNCHANGED_SQL,
+    SenderNotAllowed,
+    SenderSettings,
+    sender_domain,
+    settings_for_sender,
+)
 from relaysettings.services import SenderDomainRefused, check_header_from, check_sender_domain
 from smtpusers.models import SmtpUser
 from smtpusers.quota import (
@@ -63,24 +72,34 @@ class CredentialsChanged(ServiceError):
         )
 
 
-def check_sender(smtp_user: SmtpUser, mail_from: str, *, now: datetime) -> None:
+def check_sender(smtp_user: SmtpUser, mail_from: str, *, now: datetime) -> SenderSettings:
     """At MAIL: `smtp_user` (as its session logged in) may still send now, from a domain with
-    the owner's email settings.
+    the owner's email settings; returns those settings, as checked, for accept_message.
 
-    An early answer in one read of the SMTP user; accept_message decides again, atomically.
-    Raises CredentialsChanged, SendingRefused (kept on the SMTP user), SenderNotAllowed or
-    NotFoundError.
+    An early answer in one read; accept_message decides again, atomically. Raises
+    CredentialsChanged, SendingRefused (kept on the SMTP user), SenderNotAllowed,
+    SenderDomainRefused or NotFoundError.
     """
-    current = SmtpUser.objects.select_related("owner").filter(pk=smtp_user.pk).first()
-    if current is None:
+    try:
+        domain, bad_sender = sender_domain(mail_from), None
+    except SenderNotAllowed as error:
+        domain, bad_sender = None, error
+    found = sending_check(smtp_user.pk, domain)
+    if found is None:
         raise NotFoundError("SMTP user not found")
-    if current.password_encrypted != smtp_user.password_encrypted:
-        raise CredentialsChanged(current)
-    refusal = sending_refusal(current, now=now)
+    state, sender_settings = found
+    if state.password_encrypted != smtp_user.password_encrypted:
+        raise CredentialsChanged(smtp_user)
+    refusal = sending_refusal(state, now=now)
     if refusal is not None:
-        record_send_refusal(current.pk, refusal, now=now)
+        record_send_refusal(smtp_user.pk, refusal, now=now)
         raise refusal
-    check_sender_domain(relay_setting_for_sender(current.owner, mail_from))
+    if bad_sender is not None:
+        raise bad_sender
+    if sender_settings is None:
+        raise SenderNotAllowed.not_yours(cast(str, domain))
+    check_sender_domain(sender_settings)
+    return sender_settings
 
 
 def accept_message(
@@ -91,32 +110,37 @@ def accept_message(
     data: bytes,
     now: datetime,
     client_ip: str | None = None,
+    checked_sender: SenderSettings | None = None,
 ) -> QueuedMessage:
     """Queue a message the SMTP user submitted from `client_ip`, counting it against the
-    user's limits.
+    user's limits. `checked_sender`: what check_sender returned at MAIL, if it was called.
 
     One transaction: the sender check, the quota (with the last use and any quota alert), the
     usage hour and the queued row all happen, or none does. A refusal for a limit or the
     status is kept on the SMTP user (last_refusal) after the rollback. A password reset since
     `smtp_user` was loaded (its session logged in) refuses the message too. Raises
-    SenderNotAllowed, SendingRefused, CredentialsChanged or NotFoundError.
+    SenderNotAllowed, SenderDomainRefused, SendingRefused, CredentialsChanged or NotFoundError.
     """
+    # Written without the ORM's compiler, which cost more CPU than the rest of accepting a
+    # message (bench/RESULTS.md, "Accept path").
+    message = QueuedMessage(
+        owner_id=smtp_user.owner_id,
+        smtp_user_id=smtp_user.pk,
+        mail_from=mail_from,
+        rcpt_to=list(recipients),
+        data=data,
+        size=len(data),
+        next_attempt_at=now,
+        created_at=now,
+    )
     try:
         with transaction.atomic():
-            relay_setting = relay_setting_for_sender(smtp_user.owner_id, mail_from)
-            check_sender_domain(relay_setting)
-            check_header_from(relay_setting, data)
-            message = QueuedMessage.objects.create(
-                owner_id=smtp_user.owner_id,
-                smtp_user=smtp_user,
-                relay_setting=relay_setting,
-                mail_from=mail_from,
-                rcpt_to=list(recipients),
-                data=data,
-                size=len(data),
-                next_attempt_at=now,
-                created_at=now,
-            )
+            if checked_sender is None or not _queue_if_sender_unchanged(message, checked_sender):
+                sender_settings = settings_for_sender(smtp_user.owner_id, mail_from)
+                check_sender_domain(sender_settings)
+                check_header_from(sender_settings, data)
+                message.relay_setting_id = sender_settings.id
+                insert_row(message)
             # Counted last: the quota UPDATE locks the SMTP user's row until the commit, so
             # the (possibly large) message is written before, not while other sessions wait.
             counted = consume_send_quota(smtp_user.pk, now=now, client_ip=client_ip)
@@ -129,6 +153,20 @@ def accept_message(
         record_send_refusal(smtp_user.pk, refusal, now=now)
         raise
     return message
+
+
+def _queue_if_sender_unchanged(message: QueuedMessage, checked: SenderSettings) -> bool:
+    """Queue `message` under the sender settings checked at MAIL if they are still there,
+    unchanged in what was checked (decided by the INSERT itself: no read of its own)."""
+    check_header_from(checked, bytes(message.data))
+    message.relay_setting_id = checked.id
+    return insert_row(
+        message,
+        only_if=(
+            SENDER_SETTINGS_UNCHANGED_SQL,
+            [checked.id, checked.owner_id, checked.verification_status],
+        ),
+    )
 
 
 def record_delivered(message: QueuedMessage, *, now: datetime, refused: dict[str, str]) -> bool:

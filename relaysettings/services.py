@@ -219,7 +219,7 @@ def _record_test_send(owner: Owner, domain: str, to: str, *, result: str) -> Non
 # Verified sending domains (API.md §5).
 
 
-def check_sender_domain(relay_setting: RelaySetting) -> None:
+def check_sender_domain(relay_setting: RelaySetting | selectors.SenderSettings) -> None:
     """Mail may leave for the domain (SMTP MAIL FROM, DATA, test send): it is verified, or
     DOMAIN_VERIFICATION is off. No query: the status is on the settings row."""
     if settings.DOMAIN_VERIFICATION and relay_setting.verification_status != DnsStatus.VERIFIED:
@@ -230,7 +230,9 @@ def check_sender_domain(relay_setting: RelaySetting) -> None:
         )
 
 
-def check_header_from(relay_setting: RelaySetting, message: bytes) -> None:
+def check_header_from(
+    relay_setting: RelaySetting | selectors.SenderSettings, message: bytes
+) -> None:
     """Every header From address is in a domain the owner verified (end of DATA).
 
     No query when every address is in the envelope sender's domain (the usual case), one

@@ -19,7 +19,7 @@ from email.utils import getaddresses
 from core.errors import ServiceError
 from relaysettings import dkim, dns
 from relaysettings.models import DkimKey, RelaySetting
-from relaysettings.validators import parse_domain
+from relaysettings.validators import parse_domain_text
 
 OWNERSHIP_LABEL = "_smtprelay"
 OWNERSHIP_PREFIX = "smtprelay-verification="
@@ -273,7 +273,7 @@ def header_from_domains(message: bytes) -> dict[str, str]:
         try:
             if not (at and local_part):
                 raise ServiceError("no domain")
-            domains[address] = parse_domain(domain)
+            domains[address] = parse_domain_text(domain)
         except ServiceError:
             raise SenderDomainRefused(
                 f"Header From {address!r} is not an address with a domain name"

@@ -141,6 +141,15 @@ def usage_summary(smtp_user, *, now: datetime) -> UsageSummary:
     )
 
 
+def _as_datetime(value) -> datetime | None:
+    """A datetime column read by raw SQL (SQLite answers text) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
 # --- 3. Refusals -----------------------------------------------------------------------------
 
 
@@ -182,13 +191,82 @@ def limit_reached_text(window: WindowUsage, smtp_user_name: str) -> str:
     return f"{reached}; raise the limit to send more"
 
 
-def sending_refusal(smtp_user: SmtpUser, *, now: datetime) -> SendingRefused | None:
-    """Why `smtp_user` (loaded with its owner) may not send a message at `now`, if it may not.
+@dataclass(frozen=True)
+class SendingState:
+    """What deciding whether an SMTP user may send reads of it: its row and its owner's status.
+
+    The SMTP server reads it for every message (`sending_state`): one raw query, no model
+    instances, at a fraction of the ORM's cost (bench/RESULTS.md, "Accept path").
+    """
+
+    smtp_user_name: str
+    is_enabled: bool
+    owner_is_active: bool
+    password_encrypted: str
+    total_used: int
+    total_limit: int
+    hour_started_at: datetime | None
+    hour_used: int
+    hourly_limit: int
+    day_started_at: datetime | None
+    day_used: int
+    daily_limit: int | None
+
+
+# The SendingState read, in parts that a caller may join more tables to (the SMTP server's MAIL
+# check joins the sender domain's settings): `u` is the SMTP user, `o` its owner.
+SENDING_STATE_COLUMNS = (
+    "u.smtp_user_name, u.is_enabled, o.is_active, u.password_encrypted, u.total_used, "
+    "u.total_limit, u.hour_started_at, u.hour_used, u.hourly_limit, u.day_started_at, "
+    "u.day_used, u.daily_limit"
+)
+SENDING_STATE_TABLES = "smtpusers_smtpuser u JOIN accounts_owner o ON o.id = u.owner_id"
+
+
+def sending_state_from_row(row: tuple) -> SendingState:
+    """The SendingState of a row that starts with SENDING_STATE_COLUMNS (extra columns after)."""
+    name, is_enabled, owner_is_active, password, total_used, total_limit, *rest = row
+    hour_started_at, hour_used, hourly_limit, day_started_at, day_used, daily_limit = rest[:6]
+    return SendingState(
+        smtp_user_name=name,
+        is_enabled=bool(is_enabled),  # SQLite answers 0 or 1
+        owner_is_active=bool(owner_is_active),
+        password_encrypted=password,
+        total_used=total_used,
+        total_limit=total_limit,
+        hour_started_at=_as_datetime(hour_started_at),
+        hour_used=hour_used,
+        hourly_limit=hourly_limit,
+        day_started_at=_as_datetime(day_started_at),
+        day_used=day_used,
+        daily_limit=daily_limit,
+    )
+
+
+def sending_state(smtp_user_id: int) -> SendingState | None:
+    """The SMTP user's SendingState now, or None when it no longer exists."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {SENDING_STATE_COLUMNS} FROM {SENDING_STATE_TABLES} WHERE u.id = %s",  # noqa: S608
+            [smtp_user_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else sending_state_from_row(row)
+
+
+def sending_refusal(smtp_user: SmtpUser | SendingState, *, now: datetime) -> SendingRefused | None:
+    """Why `smtp_user` (an SmtpUser loaded with its owner, or its SendingState) may not send a
+    message at `now`, if it may not.
 
     Of several exhausted windows, the one that lasts longest is named (total, daily, hourly).
     """
     name = smtp_user.smtp_user_name
-    if not smtp_user.owner.is_active:
+    owner_is_active = (
+        smtp_user.owner_is_active
+        if isinstance(smtp_user, SendingState)
+        else smtp_user.owner.is_active
+    )
+    if not owner_is_active:
         return SendingRefused(
             f"The account of SMTP user {name} is inactive", reason=Refusal.OWNER_INACTIVE
         )
@@ -294,9 +372,16 @@ RETURNING owner_id, smtp_user_name, total_used, total_limit, hour_started_at, ho
 # One row per SMTP user and clock hour, incremented in place. Django's bulk_create cannot
 # increment on conflict; this statement runs unchanged on PostgreSQL and SQLite.
 _COUNT_USAGE_HOUR_SQL = (
-    'INSERT INTO smtpusers_smtpusagehour (smtp_user_id, "hour", "count") VALUES (%s, %s, 1) '
+    'INSERT INTO smtpusers_smtpusagehour (smtp_user_id, "hour", "count") {rows} '
     'ON CONFLICT (smtp_user_id, "hour") '
     'DO UPDATE SET "count" = smtpusers_smtpusagehour."count" + 1'
+)
+# PostgreSQL runs both in one statement (a data-modifying WITH): a round trip less per message,
+# which on the SMTP server costs more CPU than the statement itself.
+_COUNT_MESSAGE_AND_HOUR_SQL = (
+    "WITH counted AS ({count_message}), hour_counted AS ("  # noqa: S608  (fixed text only)
+    + _COUNT_USAGE_HOUR_SQL.format(rows="SELECT %(smtp_user_id)s, %(hour)s, 1 FROM counted")
+    + ") SELECT * FROM counted"
 )
 
 # Counting attempts: a refused update is re-tried only when, read back, no limit is reached
@@ -305,28 +390,34 @@ _QUOTA_ATTEMPTS = 3
 
 
 @lru_cache(maxsize=4)
-def _count_message_sql(hooks: tuple[QuotaHook, ...]) -> tuple[str, tuple[str, ...]]:
-    """The counting UPDATE with the hooks' RETURNING values, and the names they belong to."""
+def _count_message_sql(
+    hooks: tuple[QuotaHook, ...], vendor: str
+) -> tuple[str, tuple[str, ...], bool]:
+    """The counting UPDATE with the hooks' RETURNING values, the names they belong to, and
+    whether it counts the usage hour too."""
     returning = [(hook.name, hook.returning) for hook in hooks if hook.returning is not None]
     hook_columns = "".join(f", {column('smtpusers_smtpuser.owner_id')}" for _, column in returning)
-    return (
-        _COUNT_MESSAGE_SQL.format(hook_columns=hook_columns),
-        tuple(name for name, _ in returning),
-    )
+    sql = _COUNT_MESSAGE_SQL.format(hook_columns=hook_columns)
+    counts_hour = vendor == "postgresql"
+    if counts_hour:
+        sql = _COUNT_MESSAGE_AND_HOUR_SQL.format(count_message=sql.strip())
+    return sql, tuple(name for name, _ in returning), counts_hour
 
 
-def _as_datetime(value) -> datetime:
-    """A datetime column read by raw SQL (SQLite answers text) as an aware UTC datetime."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+def _count_usage_hour(smtp_user_id: int, *, now: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COUNT_USAGE_HOUR_SQL.format(rows="VALUES (%s, %s, 1)"),
+            [smtp_user_id, connection.ops.adapt_datetimefield_value(hour_start(now))],
+        )
 
 
 def _count_message(
     smtp_user_id: int, *, now: datetime, client_ip: str | None, hooks: tuple[QuotaHook, ...]
 ) -> CountedMessage | None:
-    """Count one message in every window, or None when a limit or the status forbids it."""
-    sql, returned_names = _count_message_sql(hooks)
+    """Count one message in every window and its usage hour, or None when a limit or the
+    status forbids it."""
+    sql, returned_names, counts_hour = _count_message_sql(hooks, connection.vendor)
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
@@ -342,6 +433,8 @@ def _count_message(
         row = cursor.fetchone()
     if row is None:
         return None
+    if not counts_hour:
+        _count_usage_hour(smtp_user_id, now=now)
     (owner_id, name, total_used, total_limit, hour_started_at, hour_used, hourly_limit,
      day_started_at, day_used, daily_limit, password_encrypted, *returned) = row  # fmt: skip
     return CountedMessage(
@@ -378,18 +471,13 @@ def consume_send_quota(
         with transaction.atomic(savepoint=False):
             counted = _count_message(smtp_user_id, now=now, client_ip=client_ip, hooks=hooks)
             if counted is not None:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        _COUNT_USAGE_HOUR_SQL,
-                        [smtp_user_id, connection.ops.adapt_datetimefield_value(hour_start(now))],
-                    )
                 for hook in hooks:
                     hook.on_counted(counted, now=now)
                 return counted
-        smtp_user = SmtpUser.objects.select_related("owner").filter(pk=smtp_user_id).first()
-        if smtp_user is None:
+        state = sending_state(smtp_user_id)
+        if state is None:
             raise NotFoundError("SMTP user not found")
-        refusal = sending_refusal(smtp_user, now=now)
+        refusal = sending_refusal(state, now=now)
         if refusal is not None:
             raise refusal
     raise ServiceError("The SMTP user changed while counting; try again")

@@ -7,7 +7,7 @@ from django.db import connection
 
 from mailqueue.models import QueuedMessage
 from mailqueue.services import MAIL_QUEUE, accept_message, record_delivered, record_failure
-from relaysettings.selectors import SenderNotAllowed, relay_setting_for_sender, sender_domain
+from relaysettings.selectors import SenderNotAllowed, sender_domain, settings_for_sender
 from smtpusers.models import SmtpUser
 from smtpusers.quota import SendingRefused
 from smtpusers.services import create_smtp_user
@@ -96,7 +96,7 @@ def test_it_normalises_the_sender_domain_like_the_email_settings(mail_from, doma
 @pytest.mark.parametrize("mail_from", ["", "no-at-sign", "@alice.example", "news@"])
 def test_it_refuses_a_sender_without_a_domain(alice, mail_from):
     with pytest.raises(SenderNotAllowed) as refused:
-        relay_setting_for_sender(alice.owner, mail_from)
+        settings_for_sender(alice.owner.id, mail_from)
 
     assert refused.value.message == f"Sender address <{mail_from}> has no domain"
 

@@ -2,12 +2,15 @@
 
 import re
 import smtplib
+import time
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from accounts.models import Owner
 from mailqueue.models import QueuedMessage
+from smtpserver.server import RECENTLY_USED_SECONDS
 from smtpusers.models import SmtpUsageHour, SmtpUser
 from smtpusers.quota import hour_start
 from smtpusers.services import create_smtp_user, set_smtp_users_status
@@ -367,3 +370,47 @@ def test_it_shows_the_usage_in_list_smtp(alice, sender, upstream, start_server, 
         2,
         2,
     )
+
+
+def _drop_other_database_connections() -> None:
+    """What a PostgreSQL restart does to the server's connections (this test's own stays)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+def test_it_accepts_mail_again_after_the_database_dropped_its_connections(
+    alice, upstream, start_server, client_tls
+):
+    smtp_user, password = create_smtp_user(alice.owner, total_limit=100, hourly_limit=100)
+    make_relay_setting(alice.owner, "alice.example", upstream.port)
+    server = start_server(deliver=False)
+    mail_from, to = "news@alice.example", ["reader@destination.test"]
+
+    def reply_to_one_message(client) -> int:
+        try:
+            client.sendmail(mail_from, to, message_bytes(mail_from, to))
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+            return error.smtp_code
+        return 250
+
+    with connect(server, client_tls) as client:
+        client.login(smtp_user.smtp_user_name, password)
+        before = reply_to_one_message(client)
+        # Dropped while idle: the health check before the next use replaces them.
+        _drop_other_database_connections()
+        time.sleep(RECENTLY_USED_SECONDS + 0.2)
+        after_idle = reply_to_one_message(client)
+        # Dropped between two messages: the next one may get a temporary failure (no health
+        # check for a connection used a moment ago), the one after is accepted.
+        _drop_other_database_connections()
+        at_once = [reply_to_one_message(client) for _ in range(2)]
+
+    assert (before, after_idle) == (250, 250)
+    assert at_once in ([250, 250], [451, 250])
+    accepted = 2 + at_once.count(250)
+    assert QueuedMessage.objects.count() == accepted
+    smtp_user.refresh_from_db()
+    assert smtp_user.total_used == accepted

@@ -9,7 +9,7 @@ import pytest
 
 from mailqueue.models import QueuedMessage
 from relaysettings import services
-from relaysettings.models import DkimKey
+from relaysettings.models import DkimKey, DnsStatus, RelaySetting
 from smtpusers.services import create_smtp_user
 from testing.dns import verified_domain
 from testing.email_settings import seed_record
@@ -201,3 +201,44 @@ def test_it_relays_mail_of_an_unverified_domain_unsigned_when_verification_is_of
 
     wait_until(lambda: upstream.messages, message="delivery")
     assert b"DKIM-Signature" not in upstream.messages[0].data
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (
+            "verification lost",
+            "5.7.1 Domain alice.example is not verified: publish its TXT record "
+            "_smtprelay.alice.example (see the Domains page) and verify it",
+        ),
+        (
+            "settings removed",
+            "5.7.1 Sender domain alice.example is not one of your domains with email settings",
+        ),
+    ],
+)
+def test_it_decides_again_at_data_when_the_domain_changed_after_mail(
+    alice, smtp_user, start_server, client_tls, upstream, dns_zone, domain_verification, change,
+    refusal,
+):  # fmt: skip
+    relay_setting = verified_domain(alice.owner, dns_zone, DOMAIN, upstream_record(upstream))
+    server = start_server()
+
+    with connect(server, client_tls) as client:
+        client.login(smtp_user.smtp_user_name, smtp_user.password)
+        mail_reply = client.mail(f"news@{DOMAIN}")
+        client.rcpt(TO[0])
+        if change == "verification lost":
+            # As the periodic check records a record that disappeared.
+            RelaySetting.objects.filter(pk=relay_setting.pk).update(
+                verification_status=DnsStatus.FAILED
+            )
+        else:
+            services.delete_relay_setting(alice.owner, domain=DOMAIN)
+        data_reply = client.data(message_bytes(f"news@{DOMAIN}", TO))
+
+    assert mail_reply[0] == 250
+    assert (data_reply[0], data_reply[1].decode()) == (550, refusal)
+    assert not QueuedMessage.objects.exists()
+    smtp_user.refresh_from_db()
+    assert smtp_user.total_used == 0
