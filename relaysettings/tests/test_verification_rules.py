@@ -51,6 +51,21 @@ def test_it_reads_every_from_field_and_stops_at_the_body():
     assert set(header_from_domains(message).values()) == {"good.example", "other.example"}
 
 
+def test_it_reads_a_repeated_from_header_the_same_way_every_time():
+    # The second message shares the first one's From field and adds another: the answer for
+    # one header is remembered (bulk mail repeats it), never reused for a different one.
+    first = header_from_domains(b"From: a@good.example\r\nSubject: 1\r\n\r\nx")
+    first["a@good.example"] = "changed.example"  # a caller's copy, not the remembered answer
+    again = header_from_domains(b"From: a@good.example\r\nSubject: 2\r\n\r\nx")
+    added = b"From: a@good.example\r\nSubject: 3\r\nFROM: ceo@a-corp.example\r\n\r\nx"
+
+    assert again == {"a@good.example": "good.example"}
+    assert header_from_domains(added) == {
+        "a@good.example": "good.example",
+        "ceo@a-corp.example": "a-corp.example",
+    }
+
+
 @pytest.mark.parametrize(
     "header", [b"undisclosed:;", b"bob", b"=?utf-8?b?YUBldmlsLmNvbQ==?=", b"a@[127.0.0.1]"]
 )
