@@ -25,6 +25,7 @@ before each round: the machine is shared, so every number carries it.
 # ruff: noqa: S603, S607
 
 import argparse
+import collections
 import contextlib
 import multiprocessing
 import os
@@ -46,6 +47,9 @@ HOST = "127.0.0.1"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BODY = ("Benchmark line of a typical small message, seventy characters long....\r\n" * 28).encode()
 CASES = ["sink", "postfix-accept", "postfix-relay", "portal-accept", "portal-relay", "deliver"]
+# The scale-out case's race: this many senders at once for the last units of this limit.
+RACE_SENDERS = 50
+RACE_LIMIT = 37
 POSTFIX_CONFIG = Path("/etc/postfix")
 
 
@@ -176,12 +180,30 @@ class Sink:
 # The clients (their own process: they must not share a GIL with an in-process server)
 
 
-def run_clients(port: int, credentials, connections: int, seconds: float, mail_from: str):
-    """`connections` threads, each one connection (STARTTLS if offered, AUTH if credentials),
-    sending messages for `seconds`. Returns (messages accepted, elapsed seconds)."""
+def client_tls() -> ssl.SSLContext:
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def open_session(port: int, context: ssl.SSLContext, login: str, password: str) -> smtplib.SMTP:
+    """A client connection: EHLO, STARTTLS if offered, AUTH if a login is given."""
+    session = smtplib.SMTP(HOST, port, timeout=60)
+    session.ehlo("bench.test")
+    if session.has_extn("starttls"):
+        session.starttls(context=context)
+        session.ehlo("bench.test")
+    if login:
+        session.login(login, password)
+    return session
+
+
+def run_clients(ports: list[int], credentials, connections: int, seconds: float, mail_from: str):
+    """`connections` threads, each one connection (to the ports in turn; STARTTLS if offered,
+    AUTH if credentials), sending messages for `seconds`. Returns (messages accepted, elapsed
+    seconds)."""
+    context = client_tls()
     start = threading.Barrier(connections + 1)
     sent = [0] * connections
     failures = []
@@ -190,13 +212,7 @@ def run_clients(port: int, credentials, connections: int, seconds: float, mail_f
     def client(number):
         login, password = credentials[number % len(credentials)] if credentials else ("", "")
         try:
-            with smtplib.SMTP(HOST, port, timeout=60) as session:
-                session.ehlo("bench.test")
-                if session.has_extn("starttls"):
-                    session.starttls(context=context)
-                    session.ehlo("bench.test")
-                if login:
-                    session.login(login, password)
+            with open_session(ports[number % len(ports)], context, login, password) as session:
                 start.wait()
                 sequence = 0
                 while time.perf_counter() < deadline[0]:
@@ -225,6 +241,37 @@ def run_clients(port: int, credentials, connections: int, seconds: float, mail_f
     if failures:
         raise RuntimeError(f"{len(failures)} client(s) failed: {failures[0]}")
     return sum(sent), elapsed
+
+
+def run_race(ports: list[int], login: str, password: str, senders: int, mail_from: str):
+    """`senders` connections (to the ports in turn), all logged in as one SMTP user, each with
+    one message: MAIL and RCPT first, then DATA all at once. Returns each one's DATA reply
+    (code, text)."""
+    context = client_tls()
+    ready = threading.Barrier(senders, timeout=120)
+    replies = []
+    lock = threading.Lock()
+
+    def sender(number):
+        try:
+            with open_session(ports[number % len(ports)], context, login, password) as session:
+                session.mail(mail_from)
+                session.rcpt("sink@destination.test")
+                ready.wait()
+                headers = f"From: {mail_from}\r\nSubject: race {number}\r\n\r\n".encode()
+                code, text = session.data(headers + BODY)
+        except Exception as error:  # counted as a wrong answer by the caller
+            ready.abort()
+            code, text = 0, repr(error).encode()
+        with lock:
+            replies.append((code, text.decode()))
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return replies
 
 
 def wait_for_arrivals(sink: Sink, expected: int, *, began: float, patience: float = 30.0):
@@ -344,11 +391,11 @@ def setup_django():
     setup_migrated_django()
 
 
-def manage(arguments: list[str], environment: dict) -> subprocess.Popen:
+def manage(arguments: list[str], environment: dict, *, stdout=subprocess.DEVNULL):
     return subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), *arguments],
         env=environment,
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=None,
         cwd=ROOT,
     )
@@ -393,6 +440,7 @@ class Bench:
         self.options = options
         self.rows = []
         self.fairness = []
+        self.race_result = None
         self.database_url = os.environ["DATABASE_URL"]
 
     def round_header(self, label: str, number: int) -> str:
@@ -400,16 +448,20 @@ class Bench:
         print(f"  {label} round {number + 1}: load average {loadavg}", flush=True)
         return loadavg
 
-    def clients(self, port, credentials, mail_from="bench@bench.example"):
+    @staticmethod
+    def in_client_process(function, *arguments):
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return pool.submit(
-                run_clients,
-                port,
-                credentials,
-                self.options.connections,
-                self.options.seconds,
-                mail_from,
-            ).result()
+            return pool.submit(function, *arguments).result()
+
+    def clients(self, ports, credentials, mail_from="bench@bench.example"):
+        return self.in_client_process(
+            run_clients,
+            ports,
+            credentials,
+            self.options.connections,
+            self.options.seconds,
+            mail_from,
+        )
 
     def record(self, label, results):
         """results: (msg/s, server CPU ms/msg, database CPU ms/msg, load average) per round."""
@@ -421,16 +473,17 @@ class Bench:
             flush=True,
         )
 
-    def measure_accept(self, label, port, meter, credentials=None, *, arrivals=None, drained=None):
-        """Rounds of clients against `port`; counted as accepted, or as arrived at the sink
-        (`arrivals`). `drained`: a callable true when the server has finished its queue."""
+    def measure_accept(self, label, ports, meter, credentials=None, *, arrivals=None, drained=None):
+        """Rounds of clients against `ports` (spread over them); counted as accepted, or as
+        arrived at the sink (`arrivals`). `drained`: a callable true when the server has
+        finished its queue."""
         results = []
         for number in range(self.options.rounds):
             loadavg = self.round_header(label, number)
             before = meter.sample()
             arrived_before = arrivals.count if arrivals else 0
             began = time.perf_counter()
-            accepted, elapsed = self.clients(port, credentials)
+            accepted, elapsed = self.clients(ports, credentials)
             if arrivals:
                 count, elapsed = wait_for_arrivals(arrivals, arrived_before + accepted, began=began)
                 accepted = count - arrived_before
@@ -494,7 +547,7 @@ class Bench:
             if "sink" in options.cases:
                 sink = Sink(free_port(), cert_files)
                 meter = CpuMeter(None, lambda: [sink.process.pid])
-                self.measure_accept("bare aiosmtpd sink (STARTTLS)", sink.port, meter)
+                self.measure_accept("bare aiosmtpd sink (STARTTLS)", [sink.port], meter)
                 sink.stop()
             if {"postfix-accept", "postfix-relay"} & set(options.cases):
                 self.run_postfix(relay_sink, cert_files, workdir)
@@ -510,6 +563,8 @@ class Bench:
                 )
             if "deliver" in options.cases:
                 self.run_deliver(relay_sink, owner, environment)
+            if "scale-out" in options.cases:
+                self.run_scale_out(relay_sink, owner, environment)
             if "fairness" in options.cases:
                 self.run_fairness(relay_sink, owner, environment)
         finally:
@@ -518,21 +573,88 @@ class Bench:
             shutil.rmtree(workdir, ignore_errors=True)
         self.print_table()
 
+    def deliver_process(self, environment) -> subprocess.Popen:
+        """`manage.py deliver`, once its workers run (it printed its banner, its only output),
+        so that no round counts its start-up."""
+        process = manage(
+            ["deliver", "--workers", str(self.options.workers)], environment, stdout=subprocess.PIPE
+        )
+        if not process.stdout.readline():
+            raise RuntimeError("manage.py deliver did not start")
+        return process
+
+    @contextlib.contextmanager
+    def portal(self, runsmtp_options, environment, *, servers=1, delivers=0):
+        """`servers` `manage.py runsmtp` processes with these options and `delivers`
+        `manage.py deliver` processes, all on this database; yields the SMTP ports and a CPU
+        meter over every process, and stops them afterwards."""
+        ports = [free_port() for _ in range(servers)]
+        listen = ["--host", HOST, "--tls-port", "0", "--port"]
+        processes = [
+            manage(["runsmtp", *runsmtp_options, *listen, str(port)], environment) for port in ports
+        ]
+        processes += [self.deliver_process(environment) for _ in range(delivers)]
+        try:
+            for port in ports:
+                wait_for_port(port)
+            yield ports, CpuMeter(self.database_url, lambda: [p.pid for p in processes])
+        finally:
+            for process in processes:
+                stop_process(process)
+
     def run_portal(self, label, runsmtp_options, owner, environment, **measure):
         """`manage.py runsmtp` with these options, measured like every server; its queue is
         emptied afterwards."""
-        port = free_port()
-        server = manage(
-            ["runsmtp", *runsmtp_options, "--host", HOST, "--port", str(port), "--tls-port", "0"],
-            environment,
-        )
-        try:
-            wait_for_port(port)
-            meter = CpuMeter(self.database_url, lambda: [server.pid])
-            self.measure_accept(label, port, meter, owner.credentials, **measure)
-        finally:
-            stop_process(server)
+        with self.portal(runsmtp_options, environment) as (ports, meter):
+            self.measure_accept(label, ports, meter, owner.credentials, **measure)
         owner.clear_queue()
+
+    def run_scale_out(self, relay_sink, owner, environment):
+        """Accept and relay with one `runsmtp --no-deliver` and one `deliver` process, then
+        with two of each on the same database (the clients spread over both SMTP ports); then
+        the race for the last units of one SMTP user's limit over the two `runsmtp`."""
+        workers = self.options.workers
+        for count in (1, 2):
+            label = (
+                f"portal scale-out: {count} runsmtp --no-deliver + {count} deliver "
+                f"--workers {workers} (arrived)"
+            )
+            with self.portal(["--no-deliver"], environment, servers=count, delivers=count) as (
+                ports,
+                meter,
+            ):
+                self.measure_accept(label, ports, meter, owner.credentials, arrivals=relay_sink)
+                if count == 2:
+                    self.race(ports, owner)
+            owner.clear_queue()
+
+    def race(self, ports, owner):
+        """RACE_SENDERS senders at once against one SMTP user with a total limit of
+        RACE_LIMIT, spread over `ports`: exactly RACE_LIMIT accepted, the rest refused with
+        the total-limit reply (554 5.7.1), and the user's counters exactly RACE_LIMIT."""
+        login, password = owner.add_smtp_user(total_limit=RACE_LIMIT)
+        print(
+            f"  race: {RACE_SENDERS} senders over {len(ports)} runsmtp, one SMTP user with a "
+            f"total limit of {RACE_LIMIT}: load average {load_average()}",
+            flush=True,
+        )
+        replies = self.in_client_process(
+            run_race, ports, login, password, RACE_SENDERS, f"bench@{owner.relay_setting.domain}"
+        )
+        codes = collections.Counter(code for code, _ in replies)
+        refusals = collections.Counter(text for code, text in replies if code != 250)
+        counters = owner.usage_of(login)
+        exact = (
+            codes == {250: RACE_LIMIT, 554: RACE_SENDERS - RACE_LIMIT}
+            and all(text.startswith("5.7.1 ") for text in refusals)
+            and set(counters.values()) == {RACE_LIMIT}
+        )
+        self.race_result = (exact, dict(codes), dict(refusals), counters)
+        print(
+            f"  => race {'exact' if exact else 'NOT EXACT'}: replies {dict(codes)}, "
+            f"refusals {dict(refusals)}, counters {counters}",
+            flush=True,
+        )
 
     def run_postfix(self, relay_sink, cert_files, workdir):
         Postfix.install()
@@ -550,14 +672,14 @@ class Bench:
                     if relay:
                         self.measure_accept(
                             "Postfix accept and relay to the sink (arrived)",
-                            postfix.port,
+                            [postfix.port],
                             meter,
                             arrivals=relay_sink,
                         )
                     else:
                         self.measure_accept(
                             "Postfix accept (durable queue, then discard)",
-                            postfix.port,
+                            [postfix.port],
                             meter,
                             drained=postfix.queue_empty,
                         )
@@ -570,7 +692,7 @@ class Bench:
         """`deliver` alone: each round prefills the queue, then counts arrivals for T seconds
         (or until the queue is drained)."""
         label = f"portal deliver alone, {self.options.workers} threads"
-        worker = manage(["deliver", "--workers", str(self.options.workers)], environment)
+        worker = self.deliver_process(environment)
         meter = CpuMeter(self.database_url, lambda: [worker.pid])
         prefill = int(200 * self.options.seconds)
         results = []
@@ -606,7 +728,7 @@ class Bench:
         from bench.relay_fixtures import BenchOwner
 
         other = BenchOwner.create(relay_sink.port, 1, domain="other.example")
-        worker = manage(["deliver", "--workers", str(self.options.workers)], environment)
+        worker = self.deliver_process(environment)
         try:
             for number in range(self.options.rounds):
                 owner.queue_messages(self.options.backlog)
@@ -645,6 +767,13 @@ class Bench:
             )
         for waited, loadavg in self.fairness:
             print(f"fairness: owner B waited {waited:.2f} s (load {loadavg})")
+        if self.race_result:
+            exact, codes, refusals, counters = self.race_result
+            print(
+                f"race of {RACE_SENDERS} senders for a total limit of {RACE_LIMIT} over two "
+                f"runsmtp: {'exact' if exact else 'NOT EXACT'}; replies {codes}; refusals "
+                f"{refusals}; counters {counters}"
+            )
 
 
 def main():
@@ -654,7 +783,9 @@ def main():
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4, help="delivery threads")
     parser.add_argument("--backlog", type=int, default=2000, help="fairness: owner A's backlog")
-    parser.add_argument("--cases", nargs="+", default=CASES, choices=[*CASES, "fairness"])
+    parser.add_argument(
+        "--cases", nargs="+", default=CASES, choices=[*CASES, "fairness", "scale-out"]
+    )
     options = parser.parse_args()
     setup_django()
     Bench(options).run()

@@ -10,6 +10,7 @@ from accounts.models import Owner
 from accounts.services import create_owner
 from mailqueue.models import QueuedMessage
 from relaysettings.models import RelaySetting
+from smtpusers.models import SmtpUser
 from smtpusers.services import create_smtp_user
 from testing.submission import make_relay_setting
 
@@ -27,14 +28,27 @@ class BenchOwner:
         cls, sink_port: int, smtp_users: int, *, domain: str = "bench.example"
     ) -> "BenchOwner":
         owner, _, _ = create_owner(name=f"Relay benchmark ({domain})")
-        relay_setting = make_relay_setting(owner, domain, sink_port)
-        credentials = []
-        for _ in range(smtp_users):
-            smtp_user, password = create_smtp_user(
-                owner, total_limit=2_000_000_000, hourly_limit=2_000_000_000
-            )
-            credentials.append((smtp_user.smtp_user_name, password))
-        return cls(owner, relay_setting, credentials)
+        bench_owner = cls(owner, make_relay_setting(owner, domain, sink_port), [])
+        bench_owner.credentials = [bench_owner.add_smtp_user() for _ in range(smtp_users)]
+        return bench_owner
+
+    def add_smtp_user(self, *, total_limit: int = 2_000_000_000) -> tuple[str, str]:
+        """A new SMTP user of this owner (hourly limit out of the way): its login, password."""
+        smtp_user, password = create_smtp_user(
+            self.owner, total_limit=total_limit, hourly_limit=2_000_000_000
+        )
+        return smtp_user.smtp_user_name, password
+
+    def usage_of(self, login: str) -> dict[str, int]:
+        """What the SMTP user has been counted as sending, by every counter there is."""
+        smtp_user = SmtpUser.objects.get(owner=self.owner, smtp_user_name=login)
+        return {
+            "total_used": smtp_user.total_used,
+            "hour_used": smtp_user.hour_used,
+            "day_used": smtp_user.day_used,
+            "usage hours": sum(smtp_user.usage_hours.values_list("count", flat=True)),
+            "queued messages": smtp_user.queued_messages.count(),
+        }
 
     def _message(self, number: int, now: datetime) -> QueuedMessage:
         mail_from = f"bench@{self.relay_setting.domain}"

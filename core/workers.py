@@ -1,8 +1,9 @@
 """Durable work queues in the database, and the one loop that drains them.
 
 Shared by the mail queue (mailqueue) and the alert deliveries (alerts). Each queue supplies
-only its table and settings (a WorkQueue), the work on one claimed row, and when to give a
-failed row up; claiming, recording outcomes, backoff and the worker loop live here.
+only its table and settings (a WorkQueue), the work on one claimed row (and, optionally, what
+to read once for a claimed batch), and when to give a failed row up; claiming, recording
+outcomes, backoff and the worker loop live here.
 
 A row is due when its status is the waiting status (or the claimed status whose lease lapsed)
 and its `next_attempt_at` has come; a worker claims it for a lease (a crashed worker's claim
@@ -229,6 +230,7 @@ def work_through(
     queue: WorkQueue[RowT],
     work_on: Callable[[RowT], object],
     *,
+    prepare: Callable[[list[RowT]], object] | None = None,
     stop: threading.Event | None = None,
 ) -> int:
     """Claim and work on due rows, a batch at a time, until none is due (or `stop` is set);
@@ -236,13 +238,17 @@ def work_through(
 
     `work_on` records the outcome of its row (queue.record_success / record_failure). A row is
     started only while at least half its lease remains, so that no other worker can claim it
-    while it is being worked on; the rest of a batch goes back to the queue.
+    while it is being worked on; the rest of a batch goes back to the queue. `prepare`, if
+    given, gets each claimed batch before its first row is worked on: to read what the rows
+    need once per batch rather than once per row.
     """
     attempted = 0
     while stop is None or not stop.is_set():
         rows = queue.claim_batch(now=timezone.now(), limit=queue.batch_size())
         if not rows:
             break
+        if prepare is not None:
+            prepare(rows)
         half_lease = queue.lease() / 2
         for position, row in enumerate(rows):
             if (stop is not None and stop.is_set()) or (
@@ -259,10 +265,18 @@ class QueueWorker(threading.Thread, Generic[RowT]):
     """Works through `queue` whenever woken, and at least every poll interval, until stopped;
     `wake()` makes it look at once."""
 
-    def __init__(self, queue: WorkQueue[RowT], work_on: Callable[[RowT], object], *, name: str):
+    def __init__(
+        self,
+        queue: WorkQueue[RowT],
+        work_on: Callable[[RowT], object],
+        *,
+        name: str,
+        prepare: Callable[[list[RowT]], object] | None = None,
+    ):
         super().__init__(name=name, daemon=True)
         self.queue = queue
         self._work_on = work_on
+        self._prepare = prepare
         self._stopping = threading.Event()
         self._wakeup = threading.Event()
 
@@ -281,7 +295,9 @@ class QueueWorker(threading.Thread, Generic[RowT]):
                 self._wakeup.clear()
                 close_old_connections()
                 try:
-                    work_through(self.queue, self._work_on, stop=self._stopping)
+                    work_through(
+                        self.queue, self._work_on, prepare=self._prepare, stop=self._stopping
+                    )
                 except Exception:
                     # The database is away, or a bug: keep the worker alive. Nothing is lost:
                     # the queue is read again, and a row it held is due when its claim lapses.

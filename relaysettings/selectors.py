@@ -1,6 +1,10 @@
 """Reads of domain email settings, always scoped to one owner."""
 
+import operator
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 from django.db import connection
@@ -88,11 +92,27 @@ def settings_for_sender(owner_id: int, mail_from: str) -> SenderSettings:
     return SenderSettings(relay_setting_id, owner_id, domain, verification_status)
 
 
-def relay_setting_with_id(owner: Owner | int, relay_setting_id: int | None) -> RelaySetting | None:
-    """The owner's email settings with this id, or None (removed since, or never set)."""
-    if relay_setting_id is None:
-        return None
-    return owned_by(owner, RelaySetting).filter(pk=relay_setting_id).first()
+def relay_settings_with_ids(
+    wanted: Iterable[tuple[int, int | None]],
+) -> dict[tuple[int, int | None], RelaySetting]:
+    """Several owners' email settings in one query, by (owner id, settings id): each owner's
+    own only, so a pair whose settings were removed (or never set, or are another owner's) is
+    missing."""
+    ids_by_owner: dict[int, set[int]] = defaultdict(set)
+    for owner_id, relay_setting_id in wanted:
+        if relay_setting_id is not None:
+            ids_by_owner[owner_id].add(relay_setting_id)
+    if not ids_by_owner:
+        return {}
+    # One query: the owners' scoped querysets OR-ed together.
+    found = reduce(
+        operator.or_,
+        (
+            owned_by(owner_id, RelaySetting).filter(pk__in=ids)
+            for owner_id, ids in ids_by_owner.items()
+        ),
+    )
+    return {(relay_setting.owner_id, relay_setting.pk): relay_setting for relay_setting in found}
 
 
 def auth_password_of(relay_setting: RelaySetting) -> str | None:

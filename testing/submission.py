@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core.crypto import encrypt
 from mailqueue.delivery import DeliveryWorkers
+from mailqueue.models import QueuedMessage
 from mailqueue.services import accept_message
 from relaysettings.models import RelaySetting
 from smtpserver.server import Listener, SmtpController, build_controller
@@ -222,6 +223,25 @@ def start_server(transactional_db, tls_files, fast_queue):
     yield start
     for server in started:
         server.stop()
+
+
+def queue_directly(owner, relay_setting, count, *, now=None) -> list[QueuedMessage]:
+    """`count` messages of `owner` due `now` (default: now), as if accepted earlier, written
+    directly (no quota, no SMTP user)."""
+    now = now or timezone.now()
+    return QueuedMessage.objects.bulk_create(
+        QueuedMessage(
+            owner=owner,
+            relay_setting=relay_setting,
+            mail_from=f"news@{relay_setting.domain}",
+            rcpt_to=["reader@destination.test"],
+            data=b"Subject: hi\r\n\r\nhello\r\n",
+            size=22,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for _ in range(count)
+    )
 
 
 def queue_messages(tenant, domain, count):

@@ -11,7 +11,7 @@ from relaysettings.selectors import SenderNotAllowed, sender_domain, settings_fo
 from smtpusers.models import SmtpUser
 from smtpusers.quota import SendingRefused
 from smtpusers.services import create_smtp_user
-from testing.submission import make_relay_setting
+from testing.submission import make_relay_setting, queue_directly
 
 Status = QueuedMessage.Status
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -182,23 +182,6 @@ def test_it_records_a_delivery_with_the_recipients_the_upstream_refused(smtp_use
     )
 
 
-def queue_directly(owner, relay_setting, count, *, now=NOON) -> list[QueuedMessage]:
-    """`count` due messages of `owner` (as accepted earlier; no quota here)."""
-    return QueuedMessage.objects.bulk_create(
-        QueuedMessage(
-            owner=owner,
-            relay_setting=relay_setting,
-            mail_from=f"news@{relay_setting.domain}",
-            rcpt_to=["reader@destination.test"],
-            data=b"Subject: hi\r\n\r\nhello\r\n",
-            size=22,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for _ in range(count)
-    )
-
-
 # PostgreSQL walks the owners by a recursive query; other databases (SQLite, for bin/run) by
 # a correlated subquery: both must claim the same way.
 @pytest.mark.parametrize("vendor", ["postgresql", "other"])
@@ -207,7 +190,7 @@ def test_it_claims_another_owners_message_in_the_first_batch_behind_a_big_backlo
 ):
     monkeypatch.setattr(connection, "vendor", vendor)
     backlog = queue_directly(
-        alice.owner, make_relay_setting(alice.owner, "alice.example", 2525), 2000
+        alice.owner, make_relay_setting(alice.owner, "alice.example", 2525), 2000, now=NOON
     )
     (bobs,) = queue_directly(
         bob.owner, make_relay_setting(bob.owner, "bob.example", 2525), 1, now=NOON
@@ -225,7 +208,9 @@ def test_it_claims_another_owners_message_in_the_first_batch_behind_a_big_backlo
 
 def test_it_claims_a_batch_once_and_gives_back_what_it_did_not_work_on(alice, settings):
     settings.MAILQUEUE_LEASE_SECONDS = 600
-    queued = queue_directly(alice.owner, make_relay_setting(alice.owner, "alice.example", 2525), 5)
+    queued = queue_directly(
+        alice.owner, make_relay_setting(alice.owner, "alice.example", 2525), 5, now=NOON
+    )
 
     first = MAIL_QUEUE.claim_batch(now=NOON, limit=3)
     second = MAIL_QUEUE.claim_batch(now=NOON, limit=3)
