@@ -369,7 +369,7 @@ def test_it_answers_unexpected_errors_with_a_bare_envelope(client, alice, monkey
     def explode(owner):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("smtpusers.selectors.smtp_users_oldest_first", explode)
+    monkeypatch.setattr("smtpusers.selectors.smtp_user_rows_oldest_first", explode)
     response = post_json(client, "/settings/listSmtp", alice.credentials)
     body = assert_error(response, 500, "GeneralError", "Internal error")
     assert "secret" not in json.dumps(body)
