@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework.request import Request
 
+from accounts import token_cache
 from accounts.models import ApiToken, Owner, User
 from accounts.support import ensure_support_group
 from accounts.throttling import record_auth_failure
@@ -131,20 +132,29 @@ def _unused_login_email(email: object) -> str:
 
 
 def authenticate_api_token(owner_id: object, token: object) -> ApiToken | None:
-    """The live token matching this owner_id and token, or None. One query in the common case."""
+    """The live token matching this owner_id and token, or None. No query when this process
+    read the token less than token_cache.TTL_SECONDS ago, one otherwise (and once a minute
+    the last_used_at UPDATE)."""
     if not isinstance(owner_id, str) or not isinstance(token, str) or not owner_id or not token:
         return None
-    api_token = (
-        ApiToken.objects.select_related("owner")
-        .filter(token_hash=hash_token(token), revoked_at__isnull=True, owner__is_active=True)
-        .first()
+    token_hash = hash_token(token)
+    api_token = token_cache.live_token(
+        token_hash,
+        lambda: (
+            ApiToken.objects.select_related("owner")
+            .filter(token_hash=token_hash, revoked_at__isnull=True, owner__is_active=True)
+            .first()
+        ),
     )
-    if api_token is None or not constant_time_compare(api_token.owner.owner_id, owner_id):
+    if api_token is None:
+        return None
+    if not constant_time_compare(api_token.owner.owner_id, owner_id):
         return None
     now = timezone.now()
     if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
         api_token.last_used_at = now
+        token_cache.note_change(token_hash, api_token)
     return api_token
 
 

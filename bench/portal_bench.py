@@ -450,7 +450,8 @@ def start_gunicorn(log_path: Path, max_requests: int) -> tuple[subprocess.Popen,
         try:
             if requests.get(base_url + "/healthz", timeout=2).status_code == 200:
                 return server, base_url
-        except requests.ConnectionError:
+        # A timeout too: the master accepts before its workers have booted on a busy machine.
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.2)
     server.terminate()

@@ -36,6 +36,9 @@ class DomainRequiredError(ServiceError):
     """No domain given: the API answers this one apart from other bad parameters."""
 
 
+# Remembered: the IDNA mapping cost a tenth of an API GET, and the SMTP server maps the sender's
+# domain of every message; the same few names come again and again.
+@lru_cache(maxsize=4096)
 def _host_name(value: str) -> str | None:
     """`value` as a lowercase IDNA (ASCII) host name, or None if it is not one.
 
@@ -70,13 +73,6 @@ def parse_domain(value) -> str:
     if name is None or "." not in name:
         raise ServiceError("domain must be a domain name such as mail.example.com", field="domain")
     return name
-
-
-@lru_cache(maxsize=4096)
-def parse_domain_text(text: str) -> str:
-    """parse_domain for text, cached: the SMTP server normalises the same few sender domains
-    for every message, and IDNA validation costs more than the rest of a MAIL command."""
-    return parse_domain(text)
 
 
 def parse_host(value, *, field: str = "options.host") -> str:

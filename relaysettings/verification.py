@@ -20,7 +20,7 @@ from functools import lru_cache
 from core.errors import ServiceError
 from relaysettings import dkim, dns
 from relaysettings.models import DkimKey, RelaySetting
-from relaysettings.validators import parse_domain_text
+from relaysettings.validators import parse_domain
 
 OWNERSHIP_LABEL = "_smtprelay"
 OWNERSHIP_PREFIX = "smtprelay-verification="
@@ -295,7 +295,7 @@ def _from_domains(from_fields: tuple[tuple[str, str], ...], raw: list) -> dict[s
         try:
             if not (at and local_part):
                 raise ServiceError("no domain")
-            domains[address] = parse_domain_text(domain)
+            domains[address] = parse_domain(domain)
         except ServiceError:
             raise SenderDomainRefused(
                 f"Header From {address!r} is not an address with a domain name"

@@ -21,6 +21,7 @@ from testing.tenants import (
     superuser_client,
     support_client,
     support_member,
+    token_clock,
 )
 from testing.webhooks import fast_alerts, webhook_receiver
 
@@ -48,6 +49,7 @@ __all__ = [
     "support_member",
     "tls_certificate",
     "tls_files",
+    "token_clock",
     "upstream",
     "webhook_receiver",
 ]

@@ -7,6 +7,7 @@ from typing import cast
 import pytest
 from django.core.cache import cache
 
+from accounts import token_cache
 from accounts.models import Owner, User
 from accounts.services import create_owner, create_staff_member
 
@@ -57,10 +58,34 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttle counters and lockouts live in the cache: no test inherits another's."""
+    """Throttle counters and lockouts live in the cache, and the tokens the API read in
+    token_cache: no test inherits another's."""
     cache.clear()
+    token_cache.forget_all()
     yield
     cache.clear()
+    token_cache.forget_all()
+
+
+class ManualClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def token_clock(monkeypatch) -> ManualClock:
+    """The clock by which the API remembers tokens (accounts.token_cache), moved by hand."""
+    clock = ManualClock()
+    monkeypatch.setattr(token_cache, "monotonic", clock)
+    return clock
 
 
 @dataclass

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.forms.models import model_to_dict
 
 from core.errors import InvalidFieldsError, NotFoundError, ServiceError
 from relaysettings import selectors, services
@@ -158,3 +159,19 @@ def test_it_lists_an_owners_settings_by_domain(alice, bob):
     domains = [setting.domain for setting in selectors.relay_settings_for(alice.owner)]
 
     assert domains == ["a.example.com", "b.example.com"]
+
+
+def test_it_reads_a_domains_settings_and_keys_as_stored_and_only_the_owners(alice, bob):
+    stored = create_setting(alice)
+    RelaySetting.objects.filter(pk=stored.pk).update(dns_findings={"spf": {"status": "found"}})
+    create_setting(bob)
+
+    relay_setting, keys = selectors.relay_setting_and_keys(alice.owner, "My.Webitel.com")
+
+    stored.refresh_from_db()
+    assert model_to_dict(relay_setting) == model_to_dict(stored)
+    assert relay_setting.dns_findings == {"spf": {"status": "found"}}
+    assert keys and keys == list(stored.dkim_keys.order_by("created_at", "id"))
+    assert all(key.relay_setting_id == stored.pk for key in keys)
+    with pytest.raises(NotFoundError):
+        selectors.relay_setting_and_keys(alice.owner, "other.example.com")
