@@ -67,7 +67,8 @@ def reply_for(error: ServiceError) -> str:
 
 # A connection used this recently is taken to be alive without Django's health check (a
 # `SELECT 1` before each use: one round trip in every five of a message's). One that died
-# meanwhile fails its statement (451, the client retries) and is replaced at the next use.
+# meanwhile fails its statement (451, the client retries); from then on every thread checks
+# its connection before the next use, so a restarted database costs one such failure.
 RECENTLY_USED_SECONDS = 1.0
 
 
@@ -78,6 +79,7 @@ class DatabaseThreads:
         self._size = size
         self._executor = ThreadPoolExecutor(size, thread_name_prefix="smtp-db")
         self._used = threading.local()
+        self._last_failure_at = -RECENTLY_USED_SECONDS
 
     async def run(self, function: Callable, *args, **kwargs):
         loop = asyncio.get_running_loop()
@@ -88,13 +90,14 @@ class DatabaseThreads:
     def _on_own_connection(self, function: Callable, *args, **kwargs):
         # Drops a connection that failed or outlived CONN_MAX_AGE, as a request would.
         close_old_connections()
-        if (
-            time.monotonic() - getattr(self._used, "at", -RECENTLY_USED_SECONDS)
-            < RECENTLY_USED_SECONDS
-        ):
+        used_at = getattr(self._used, "at", -RECENTLY_USED_SECONDS)
+        if time.monotonic() - used_at < RECENTLY_USED_SECONDS and used_at > self._last_failure_at:
             connection.health_check_done = True  # type: ignore[attr-defined]  # not in the stubs
         try:
             return function(*args, **kwargs)
+        except DatabaseError:
+            self._last_failure_at = time.monotonic()
+            raise
         finally:
             self._used.at = time.monotonic()
 
