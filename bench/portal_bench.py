@@ -708,6 +708,12 @@ def main() -> None:
     parser.add_argument(
         "--show-queries", action="store_true", help="print the SQL of each counted request"
     )
+    parser.add_argument(
+        "--cases",
+        type=lambda names: [name.strip() for name in names.split(",")],
+        default=[],
+        help='only these cases, comma-separated (and the bare view), e.g. "listSmtp,editSmtp"',
+    )
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
     wrk_path()
@@ -769,7 +775,16 @@ def run_block(size, bench_owner, email_settings_missing, base_url, cpu_meter, wo
     print(f"bench: seeding {size:,} SMTP users", flush=True)
     names = seed_smtp_users(bench_owner.owner, size)
     seeded_at = timezone.now()
-    cases = build_cases(bench_owner, names, email_settings_missing)
+    all_cases = build_cases(bench_owner, names, email_settings_missing)
+    unknown = set(options.cases) - {case.name for case in all_cases}
+    if unknown:
+        raise SystemExit(f"bench: unknown cases {', '.join(sorted(unknown))}")
+    cases = [
+        case
+        for case in all_cases
+        # The bare view always: the ratios are to it.
+        if not options.cases or case.name in options.cases or case.kind == "bare"
+    ]
     queries = count_queries(cases, work_dir, show=options.show_queries)
     # Back to exactly `size` users: the counted addSmtp calls created some.
     remove_smtp_users_added_since(bench_owner.owner, seeded_at)

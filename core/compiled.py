@@ -1,7 +1,7 @@
 """QuerySets compiled to SQL once per process, then run with new values.
 
-Building and compiling a small QuerySet costs several times the Python CPU of running its SQL
-and reading the rows (bench/RESULTS.md, issue 17), so the hot reads of the APIs compile theirs
+Building and compiling a small QuerySet cost two to three times the Python CPU of running its
+SQL and reading the rows (bench/RESULTS.md, issue 17), so the hot reads of the APIs compile theirs
 once: `CompiledQuery(build, owner=int, domain=str)` calls `build` with placeholder values of
 those types, keeps the SQL and where each placeholder landed among its parameters, and each
 call runs that SQL with the real values and builds the rows as the QuerySet would: instances
