@@ -135,12 +135,13 @@ def accept_message(
     )
     try:
         with transaction.atomic():
-            if checked_sender is None or not _queue_if_sender_unchanged(message, checked_sender):
+            queued = checked_sender is not None and _queue_under(
+                message, checked_sender, data, only_if_unchanged=True
+            )
+            if not queued:
                 sender_settings = settings_for_sender(smtp_user.owner_id, mail_from)
                 check_sender_domain(sender_settings)
-                check_header_from(sender_settings, data)
-                message.relay_setting_id = sender_settings.id
-                insert_row(message)
+                _queue_under(message, sender_settings, data, only_if_unchanged=False)
             # Counted last: the quota UPDATE locks the SMTP user's row until the commit, so
             # the (possibly large) message is written before, not while other sessions wait.
             counted = consume_send_quota(smtp_user.pk, now=now, client_ip=client_ip)
@@ -155,18 +156,19 @@ def accept_message(
     return message
 
 
-def _queue_if_sender_unchanged(message: QueuedMessage, checked: SenderSettings) -> bool:
-    """Queue `message` under the sender settings checked at MAIL if they are still there,
-    unchanged in what was checked (decided by the INSERT itself: no read of its own)."""
-    check_header_from(checked, bytes(message.data))
-    message.relay_setting_id = checked.id
-    return insert_row(
-        message,
-        only_if=(
-            SENDER_SETTINGS_UNCHANGED_SQL,
-            [checked.id, checked.owner_id, checked.verification_status],
-        ),
+def _queue_under(
+    message: QueuedMessage, sender: SenderSettings, data: bytes, *, only_if_unchanged: bool
+) -> bool:
+    """Queue `message` under the sender domain's settings once its header From passes them;
+    whether it was queued. `only_if_unchanged`: only if the settings are still there,
+    unchanged in what was checked (settings checked at MAIL), decided by the INSERT itself."""
+    check_header_from(sender, data)
+    message.relay_setting_id = sender.id
+    unchanged = (
+        SENDER_SETTINGS_UNCHANGED_SQL,
+        [sender.id, sender.owner_id, sender.verification_status],
     )
+    return insert_row(message, only_if=unchanged if only_if_unchanged else None)
 
 
 def record_delivered(message: QueuedMessage, *, now: datetime, refused: dict[str, str]) -> bool:
